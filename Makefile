@@ -1,0 +1,58 @@
+# gencontrol: the PGXS build of the C++ extension, and the project's top-level commands.
+#   make run    set up, build, install, start a local cluster and the HTTP shim
+#   make test   the same set-up, then every test suite
+#   make bench  the benchmark report (bench/results/REPORT.md)
+
+EXTENSION = gencontrol
+MODULE_big = gencontrol
+DATA = $(wildcard sql/gencontrol--*.sql)
+OBJS = \
+	src/common/tenant_shard_id.o \
+	src/extension/module.o \
+	src/extension/guards.o \
+	src/extension/tenant_shard_id_type.o \
+	src/extension/durability.o \
+	src/extension/statements.o \
+	src/extension/attach.o \
+	src/extension/validate.o \
+	src/extension/re_attach.o \
+	src/extension/inspect.o \
+	src/extension/advance_all.o \
+	src/extension/guard_trigger.o
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PG_CPPFLAGS = -Isrc/common -Isrc/extension
+PG_CXXFLAGS = -std=c++20 -fno-omit-frame-pointer -Wno-register
+SHLIB_LINK = -lstdc++
+# Debian's PGXS also builds LLVM bitcode for JIT inlining; gencontrol's functions gain
+# nothing from it and it would need clang at build time.
+override with_llvm = no
+
+# The control file lives in extension/; PGXS looks for it at the top level.
+EXTRA_CLEAN = gencontrol.control
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+all install:
+	@echo "PostgreSQL 15 server headers are missing: run scripts/bootstrap.sh (make run/test do)" >&2; exit 1
+endif
+
+all: gencontrol.control
+gencontrol.control: extension/gencontrol.control
+	cp $< $@
+
+.PHONY: run test bench test-long fuzz stop
+run:
+	scripts/run.sh
+test:
+	scripts/test.sh
+test-long:
+	GENCONTROL_LONG=1 scripts/test.sh
+bench:
+	scripts/bench.sh
+fuzz:
+	scripts/fuzz.sh
+stop:
+	scripts/run.sh stop

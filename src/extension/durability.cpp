@@ -1,0 +1,73 @@
+// Durable commits for transactions that changed a generation, and the standby refusal.
+// The commit mode is raised in a pre-commit callback, not inside the SQL function: a
+// function's SET clause reverts any GUC changed inside it when it returns.
+#include "durability.hpp"
+
+#include <string>
+
+#include "guards.hpp"
+
+namespace gencontrol {
+namespace {
+
+bool issued_in_transaction = false;
+
+void on_transaction_event(XactEvent event, void*) {
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+            // 'local' and 'remote_write' are weaker than 'on'; 'remote_apply' is kept.
+            if (issued_in_transaction && synchronous_commit < SYNCHRONOUS_COMMIT_REMOTE_FLUSH) {
+                (void)set_config_option("synchronous_commit", "on", PGC_USERSET, PGC_S_SESSION,
+                                        GUC_ACTION_LOCAL, true, 0, false);
+            }
+            break;
+        case XACT_EVENT_PRE_PREPARE:
+            if (issued_in_transaction) {
+                issued_in_transaction = false;
+                ereport(ERROR,
+                        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                         errmsg("gencontrol: cannot PREPARE a transaction that changed a generation"),
+                         errdetail("A generation must be durable the moment it is visible; two-phase "
+                                   "commit would make it visible only later, from another session.")));
+            }
+            break;
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PREPARE:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            issued_in_transaction = false;
+            break;
+        default:
+            break;
+    }
+}
+
+}  // namespace
+
+void require_primary(const char* operation) {
+    if (RecoveryInProgress()) {
+        pg::raise(ERRCODE_READ_ONLY_SQL_TRANSACTION,
+                  std::string("gencontrol: ") + operation + " refused: this server is a hot standby",
+                  "A standby may lag behind the primary, so its answer could be stale.",
+                  "Run it on the primary (libpq: target_session_attrs=read-write).");
+    }
+}
+
+void issue_durably() {
+    issued_in_transaction = true;
+    pg::call([] { ForceSyncCommit(); });
+}
+
+void register_durability_callback() { RegisterXactCallback(on_transaction_event, nullptr); }
+
+}  // namespace gencontrol
+
+GENCONTROL_FUNCTION(require_primary) {
+    text* operation = PG_GETARG_TEXT_PP(0);
+    return gencontrol::pg::entry([&] {
+        std::string name(VARDATA_ANY(operation), VARSIZE_ANY_EXHDR(operation));
+        gencontrol::require_primary(name.c_str());
+        return Datum(0);
+    });
+}

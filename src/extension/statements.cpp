@@ -1,0 +1,112 @@
+// Saved SPI plans: prepared on first use, re-prepared if the extension's type was recreated
+// (DROP and CREATE EXTENSION in one session would otherwise leave plans naming a dead type).
+#include "statements.hpp"
+
+#include "guards.hpp"
+
+namespace gencontrol::spi {
+namespace {
+
+Oid cached_type = InvalidOid;
+std::uint64_t plan_epoch = 1;
+
+Oid lookup_type() {
+    Oid schema = get_namespace_oid("gencontrol", false);
+    return GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("tenant_shard_id"),
+                           ObjectIdGetDatum(schema));
+}
+
+Oid oid_for(char letter, Oid tenant_type) {
+    switch (letter) {
+        case 'T': return tenant_type;
+        case 'A': return get_array_type(tenant_type);
+        case 'i': return INT4OID;
+        case 'I': return INT4ARRAYOID;
+        case 'b': return INT8OID;
+        case 't': return TEXTOID;
+    }
+    elog(ERROR, "gencontrol: unknown parameter letter '%c'", letter);
+    return InvalidOid;
+}
+
+}  // namespace
+
+Oid tenant_shard_id_type() {
+    Oid current = pg::call([] { return lookup_type(); });
+    if (current != cached_type) {
+        cached_type = current;
+        ++plan_epoch;
+    }
+    return current;
+}
+
+SPIPlanPtr Statement::plan() {
+    Oid tenant_type = tenant_shard_id_type();
+    if (plan_ && epoch_ == plan_epoch) return plan_;
+    return pg::call([&] {
+        if (plan_) SPI_freeplan(plan_);
+        plan_ = nullptr;
+        int nargs = static_cast<int>(strlen(params_));
+        Oid types[16];
+        Assert(nargs <= 16);
+        for (int i = 0; i < nargs; ++i) types[i] = oid_for(params_[i], tenant_type);
+        SPIPlanPtr fresh = SPI_prepare(sql_, nargs, types);
+        if (fresh == nullptr)
+            elog(ERROR, "gencontrol: SPI_prepare failed (%s) for: %s",
+                 SPI_result_code_string(SPI_result), sql_);
+        SPI_keepplan(fresh);
+        plan_ = fresh;
+        epoch_ = plan_epoch;
+        return fresh;
+    });
+}
+
+std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_only,
+                             Snapshot snapshot) {
+    SPIPlanPtr p = plan();
+    return pg::call([&] {
+        int rc = snapshot != InvalidSnapshot
+                     ? SPI_execute_snapshot(p, const_cast<Datum*>(values), nulls, snapshot,
+                                            InvalidSnapshot, read_only, false, 0)
+                     : SPI_execute_plan(p, const_cast<Datum*>(values), nulls, read_only, 0);
+        if (rc < 0)
+            elog(ERROR, "gencontrol: SPI failed (%s) for: %s", SPI_result_code_string(rc), sql_);
+        return static_cast<std::uint64_t>(SPI_processed);
+    });
+}
+
+void connect() {
+    pg::call([] {
+        if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "gencontrol: SPI_connect failed");
+    });
+}
+
+void finish() {
+    pg::call([] { SPI_finish(); });
+}
+
+Datum value(std::uint64_t row, int column, bool* is_null) {
+    return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, column, is_null);
+}
+
+std::optional<std::int32_t> int32_value(std::uint64_t row, int column) {
+    bool is_null;
+    Datum d = value(row, column, &is_null);
+    if (is_null) return std::nullopt;
+    return DatumGetInt32(d);
+}
+
+std::optional<std::int64_t> int64_value(std::uint64_t row, int column) {
+    bool is_null;
+    Datum d = value(row, column, &is_null);
+    if (is_null) return std::nullopt;
+    return DatumGetInt64(d);
+}
+
+bool bool_value(std::uint64_t row, int column) {
+    bool is_null;
+    Datum d = value(row, column, &is_null);
+    return !is_null && DatumGetBool(d);
+}
+
+}  // namespace gencontrol::spi
