@@ -83,7 +83,7 @@ class Cluster:
         else:
             run_as_server([f"{PG_BIN}/pg_basebackup", "-D", self.data, "-h", replica_of.sockdir,
                            "-p", str(replica_of.port), "-U", "postgres", "-X", "stream",
-                           "--write-recovery-conf", "--no-sync"])
+                           "--write-recovery-conf", "--no-sync", "--checkpoint=fast"])
         settings = {
             "port": self.port,
             "unix_socket_directories": f"'{self.sockdir}'",

@@ -306,7 +306,7 @@ BEGIN
     IF status NOT IN ('active', 'paused', 'draining') THEN
         RAISE EXCEPTION 'node_set_status: status must be active, paused or draining, got "%"', status
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = CASE WHEN status = 'deleted' THEN 'Use node_delete to delete a node.' END;
+                  HINT = 'A node is deleted with node_delete(), which checks that nothing is attached.';
     END IF;
     SELECT n.status INTO current_status FROM gencontrol.nodes n
      WHERE n.node_id = node_set_status.node FOR NO KEY UPDATE;
@@ -599,3 +599,21 @@ COMMENT ON VIEW gencontrol.attachments IS
 'Every live tenant shard with its generation and the node it is attached to';
 COMMENT ON VIEW gencontrol.node_overview IS
 'Every node with its status and its attached and secondary shard counts';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id(text) IS 'Cast from text: parses Neon''s text form (22P02 when malformed)';
+COMMENT ON FUNCTION gencontrol.text(gencontrol.tenant_shard_id) IS 'Cast to text: Neon''s text form, lower case';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_in(cstring) IS 'Type input: Neon''s text form, either case';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_out(gencontrol.tenant_shard_id) IS 'Type output: Neon''s text form, lower case';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_recv(internal) IS 'Binary input: 16 tenant bytes, shard number, shard count';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_send(gencontrol.tenant_shard_id) IS 'Binary output: 16 tenant bytes, shard number, shard count';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_cmp(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'btree support: bytewise order (tenant, number, count)';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_sortsupport(internal) IS 'btree sort support: bytewise order';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_eq(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements =';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_ne(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements <>';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_lt(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements <';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_le(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements <=';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_gt(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements >';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_ge(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements >=';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_hash(gencontrol.tenant_shard_id) IS 'hash support (hash joins, hash aggregation)';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_hash_extended(gencontrol.tenant_shard_id, bigint) IS 'hash support with a seed (hash partitioning)';
+COMMENT ON FUNCTION gencontrol.tenant_shards_guard() IS
+'Trigger on tenant_shards: refuses an update that lowers a generation or sets it to an equal value, and any DELETE or TRUNCATE';

@@ -13,7 +13,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 
-from pgcluster import Cluster  # noqa: E402
+from pgcluster import PG_BIN as PG_BIN_DIR, Cluster  # noqa: E402
 
 import psycopg2  # noqa: E402
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds and installs the extension (PGXS) and builds the shim and unit tests (CMake).
+# Shared by run.sh, test.sh and bench.sh so all three build the same way.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+make -s -j"$jobs"
+"${sudo[@]}" make -s install >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+echo "build: extension installed into $(/usr/lib/postgresql/15/bin/pg_config --pkglibdir); shim and tests in build/"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover) tests.
+# Every cluster it starts is stopped on exit, also when a step fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/bootstrap.sh
+scripts/build.sh
+
+PGTAP_PORT=15440
+export GENCONTROL_CLUSTERS=${GENCONTROL_CLUSTERS:-/tmp/gencontrol-clusters-test}
+cleanup() { /usr/bin/python3 scripts/pgcluster.py stop-all || true; }
+trap cleanup EXIT INT TERM
+
+status=0
+step() {
+  echo
+  echo "==> $*"
+}
+
+step "unit tests (ctest)"
+(cd build && ctest --output-on-failure) || status=1
+
+step "pgTAP suite (pg_prove)"
+# wal_writer_delay is long so that an asynchronous commit stays unflushed long enough for
+# the durability test to see the difference.
+/usr/bin/python3 scripts/pgcluster.py start pgtap "$PGTAP_PORT" --db gencontrol_test \
+  --extension pgtap --extension dblink --extension gencontrol \
+  --conf wal_writer_delay=10000 --conf wal_writer_flush_after=1GB --conf autovacuum=off >/dev/null
+sock="$GENCONTROL_CLUSTERS/pgtap/sock"
+# pg_prove runs psql, which refuses nothing as root; the server trusts local connections.
+pg_prove -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap || status=1
+
+step "integration tests"
+/usr/bin/python3 test/integration/run.py "$@" || status=1
+
+echo
+if [[ $status -eq 0 ]]; then echo "make test: all suites passed"; else echo "make test: FAILED"; fi
+exit $status

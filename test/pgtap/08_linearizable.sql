@@ -1,0 +1,88 @@
+-- Invariant 3: gen_validate answers from a fresh snapshot. A REPEATABLE READ or SERIALIZABLE
+-- transaction whose snapshot predates a committed attach must not validate the old generation.
+-- Two dblink sessions stand in for the stale validator and the attaching controller.
+BEGIN;
+SET search_path = gencontrol, public;
+SELECT plan(14);
+
+CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
+    SELECT format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
+                  current_setting('port'), current_database(), current_user)
+$$;
+CREATE FUNCTION pg_temp.run(connection text, query text) RETURNS text LANGUAGE sql AS $$
+    SELECT dblink_exec(connection, format('DO %L', format('BEGIN PERFORM * FROM (%s) q; END', query)))
+$$;
+SELECT dblink_connect('controller', pg_temp.conninfo());
+SELECT dblink_connect('validator', pg_temp.conninfo());
+SELECT dblink_exec('controller', 'SET search_path = gencontrol, public');
+SELECT dblink_exec('validator', 'SET search_path = gencontrol, public');
+
+-- Committed set-up, from the controller session.
+SELECT pg_temp.run('controller', $$SELECT gencontrol.node_register(801, 'ps801', 9898, 'ps801', 6400)$$);
+SELECT pg_temp.run('controller', $$SELECT gencontrol.node_register(802, 'ps802', 9898, 'ps802', 6400)$$);
+SELECT is((SELECT g FROM dblink('controller', $$SELECT gencontrol.gen_attach('80100000000000000000000000000000', 801)$$) AS t(g int)),
+          (SELECT coalesce(max(generation), 0) + 1 FROM tenant_shards WHERE id = '80100000000000000000000000000000'),
+          'controller attaches (committed)');
+CREATE TEMP TABLE issued AS SELECT generation AS g FROM tenant_shards WHERE id = '80100000000000000000000000000000';
+
+-- REPEATABLE READ: the validator's snapshot is taken before the next attach commits.
+SELECT dblink_exec('validator', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT gencontrol.gen_validate('80100000000000000000000000000000', %s)$$,
+                                                   (SELECT g FROM issued))) AS t(v boolean)),
+          true, 'RR validator: the current generation is valid (snapshot taken now)');
+SELECT is((SELECT g FROM dblink('controller', $$SELECT gencontrol.gen_attach('80100000000000000000000000000000', 802)$$) AS t(g int)),
+          (SELECT g + 1 FROM issued), 'controller commits a newer attach');
+SELECT is((SELECT g FROM dblink('validator', $$SELECT generation FROM gencontrol.tenant_shards
+                                               WHERE id = '80100000000000000000000000000000'$$) AS t(g int)),
+          (SELECT g FROM issued), 'the RR snapshot still shows the old generation (so this test can fail)');
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT gencontrol.gen_validate('80100000000000000000000000000000', %s)$$,
+                                                   (SELECT g FROM issued))) AS t(v boolean)),
+          false, 'RR validator: gen_validate no longer accepts the superseded generation');
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT valid FROM gencontrol.gen_validate(
+                                                      ARRAY['80100000000000000000000000000000']::gencontrol.tenant_shard_id[], ARRAY[%s])$$,
+                                                   (SELECT g FROM issued))) AS t(v boolean)),
+          false, 'RR validator: nor does the batch form');
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT gencontrol.gen_validate('80100000000000000000000000000000', %s)$$,
+                                                   (SELECT g + 1 FROM issued))) AS t(v boolean)),
+          true, 'RR validator: the new generation is valid');
+SELECT dblink_exec('validator', 'COMMIT');
+
+-- SERIALIZABLE, the same way.
+UPDATE issued SET g = g + 1;
+SELECT dblink_exec('validator', 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT gencontrol.gen_validate('80100000000000000000000000000000', %s)$$,
+                                                   (SELECT g FROM issued))) AS t(v boolean)),
+          true, 'SERIALIZABLE validator: current generation valid');
+SELECT pg_temp.run('controller', $$SELECT * FROM gencontrol.gen_re_attach(802)$$);
+SELECT is((SELECT g FROM dblink('validator', $$SELECT generation FROM gencontrol.tenant_shards
+                                               WHERE id = '80100000000000000000000000000000'$$) AS t(g int)),
+          (SELECT g FROM issued), 'the SERIALIZABLE snapshot still shows the old generation');
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT gencontrol.gen_validate('80100000000000000000000000000000', %s)$$,
+                                                   (SELECT g FROM issued))) AS t(v boolean)),
+          false, 'SERIALIZABLE validator: a generation superseded by a committed re-attach is refused');
+SELECT dblink_exec('validator', 'COMMIT');
+
+-- READ COMMITTED inside one long statement: each call reads afresh.
+SELECT is((SELECT v FROM dblink('validator', format($$SELECT gencontrol.gen_validate('80100000000000000000000000000000', %s)$$,
+                                                   (SELECT g + 1 FROM issued))) AS t(v boolean)),
+          true, 'READ COMMITTED: the re-attached generation is valid');
+
+-- A newly created shard is visible to a validator whose snapshot predates it.
+SELECT dblink_exec('validator', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT is((SELECT v FROM dblink('validator', $$SELECT gencontrol.gen_validate('80200000000000000000000000000000', 1)$$) AS t(v boolean)),
+          NULL, 'RR validator: unknown shard is NULL');
+SELECT pg_temp.run('controller', $$SELECT gencontrol.gen_attach('80200000000000000000000000000000', 801)$$);
+SELECT is((SELECT v FROM dblink('validator', $$SELECT gencontrol.gen_validate('80200000000000000000000000000000', 1)$$) AS t(v boolean)),
+          true, 'RR validator: a shard attached after its snapshot is seen');
+SELECT dblink_exec('validator', 'COMMIT');
+
+-- Clean up what the controller committed (tombstones stay, as they must).
+SELECT pg_temp.run('controller', $$SELECT gencontrol.tenant_delete(t) FROM unnest(ARRAY['80100000000000000000000000000000',
+                                  '80200000000000000000000000000000']::gencontrol.tenant_shard_id[]) t$$);
+SELECT is((SELECT count(*) FROM dblink('controller', $$SELECT 1 FROM gencontrol.attachments
+                                        WHERE tenant LIKE '80%'$$) AS t(x int)), 0::bigint, 'cleaned up');
+SELECT dblink_disconnect('controller');
+SELECT dblink_disconnect('validator');
+
+SELECT * FROM finish();
+ROLLBACK;
