@@ -14,6 +14,7 @@ OBJS = \
 	src/extension/durability.o \
 	src/extension/statements.o \
 	src/extension/attach.o \
+	src/extension/shard_lookup.o \
 	src/extension/validate.o \
 	src/extension/re_attach.o \
 	src/extension/inspect.o \

@@ -1,10 +1,15 @@
 // gen_validate, single and batch: is this generation still the shard's current one?
-// Reads with the latest snapshot, so a REPEATABLE READ caller cannot see a stale answer.
+// Reads with the latest snapshot, so a REPEATABLE READ caller cannot see a stale answer, and
+// probes the primary key directly; a batch is probed in key order for locality.
+#include <algorithm>
+#include <cstring>
+#include <numeric>
 #include <string>
 #include <vector>
 
 #include "durability.hpp"
 #include "guards.hpp"
+#include "shard_lookup.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
 
@@ -12,16 +17,6 @@ namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
-
-spi::Statement current_generation(
-    "SELECT generation FROM gencontrol.tenant_shards "
-    "WHERE id OPERATOR(gencontrol.=) $1 AND deleted_at IS NULL",
-    "T");
-
-spi::Statement current_generations(
-    "SELECT u.ord, t.generation FROM unnest($1) WITH ORDINALITY AS u(id, ord) "
-    "JOIN gencontrol.tenant_shards t ON t.id OPERATOR(gencontrol.=) u.id AND t.deleted_at IS NULL",
-    "A");
 
 // A snapshot taken now: sees every transaction that committed before this call began.
 Snapshot fresh_snapshot() {
@@ -56,22 +51,51 @@ Pairs deconstruct(ArrayType* tenants, ArrayType* generations) {
     return pairs;
 }
 
+const std::uint8_t* key_bytes(Datum tenant) { return gencontrol::tenant_shard_id_from_datum(tenant)->bytes; }
+
+// Current state of every input position, probing each distinct key once, in key order.
+std::vector<gencontrol::ShardState> probe_all(const Pairs& pairs) {
+    std::vector<int> order;
+    order.reserve(pairs.count);
+    for (int i = 0; i < pairs.count; ++i)
+        if (!pairs.tenant_nulls[i]) order.push_back(i);
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+        return std::memcmp(key_bytes(pairs.tenants[a]), key_bytes(pairs.tenants[b]),
+                           gencontrol::TenantShardId::kSize) < 0;
+    });
+
+    std::vector<gencontrol::ShardState> states(pairs.count);
+    gencontrol::ShardLookup lookup;
+    lookup.open(fresh_snapshot());
+    const std::uint8_t* previous = nullptr;
+    gencontrol::ShardState previous_state;
+    for (int i : order) {
+        const std::uint8_t* key = key_bytes(pairs.tenants[i]);
+        if (!previous || std::memcmp(previous, key, gencontrol::TenantShardId::kSize) != 0) {
+            previous_state = lookup.find(pairs.tenants[i]);
+            previous = key;
+        }
+        states[i] = previous_state;
+    }
+    lookup.close();
+    return states;
+}
+
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_validate) {
     return pg::entry([&] {
         gencontrol::require_primary("gen_validate");
-        Datum key[] = {PG_GETARG_DATUM(0)};
         std::int32_t generation = PG_GETARG_INT32(1);
-        spi::connect();
-        bool found = current_generation.run(key, nullptr, true, fresh_snapshot()) > 0;
-        auto current = found ? spi::int32_value(0, 1) : std::nullopt;
-        spi::finish();
-        if (!found) {
+        gencontrol::ShardLookup lookup;
+        lookup.open(fresh_snapshot());
+        gencontrol::ShardState state = lookup.find(PG_GETARG_DATUM(0));
+        lookup.close();
+        if (!state.known) {
             fcinfo->isnull = true;
             return Datum(0);
         }
-        return BoolGetDatum(current && *current == generation);
+        return BoolGetDatum(state.generation == generation);
     });
 }
 
@@ -83,24 +107,14 @@ GENCONTROL_FUNCTION(gen_validate_batch) {
         Pairs pairs = deconstruct(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1));
         if (pairs.count == 0) return Datum(0);
 
-        // Current generation per input position; -1 marks an unknown shard.
-        std::vector<std::int64_t> current(pairs.count, -1);
-        spi::connect();
-        Datum args[] = {PG_GETARG_DATUM(0)};
-        std::uint64_t rows = current_generations.run(args, nullptr, true, fresh_snapshot());
-        for (std::uint64_t row = 0; row < rows; ++row) {
-            auto ord = spi::int64_value(row, 1);
-            auto generation = spi::int32_value(row, 2);
-            if (ord) current[*ord - 1] = generation ? *generation : 0;
-        }
-        spi::finish();
-
+        std::vector<gencontrol::ShardState> states = probe_all(pairs);
         pg::call([&] {
             for (int i = 0; i < pairs.count; ++i) {
-                if (pairs.tenant_nulls[i] || current[i] < 0) continue;
+                if (pairs.tenant_nulls[i] || !states[i].known) continue;
                 Datum values[2] = {pairs.tenants[i], 0};
                 bool nulls[2] = {false, pairs.generation_nulls[i]};
-                if (!nulls[1]) values[1] = BoolGetDatum(current[i] == DatumGetInt32(pairs.generations[i]));
+                if (!nulls[1])
+                    values[1] = BoolGetDatum(states[i].generation == DatumGetInt32(pairs.generations[i]));
                 tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
             }
         });
