@@ -81,8 +81,7 @@ std::string check_shard_numbers(long shard_number, long shard_count) {
     if (shard_number < 0 || shard_number > 255) return "shard number must be between 0 and 255";
     if (shard_count == 0 && shard_number != 0)
         return "shard number must be 0 for an unsharded tenant (shard count 0)";
-    if (shard_count > 0 && shard_number >= shard_count)
-        return "shard number must be less than shard count";
+    if (shard_count > 0 && shard_number >= shard_count) return "shard number must be less than shard count";
     return {};
 }
 
@@ -99,8 +98,7 @@ ParseResult parse_tenant_shard_id(std::string_view text) {
     if (text[kHexLen] != '-' || !decode_hex(text.substr(kHexLen + 1), shard, 2))
         return {std::nullopt, "the shard suffix must be '-' and 4 hex digits (number, count)"};
     // Neon never writes a suffix for an unsharded tenant, so "-0000" is not a valid spelling.
-    if (shard[1] == 0)
-        return {std::nullopt, "a shard suffix needs a shard count above 0"};
+    if (shard[1] == 0) return {std::nullopt, "a shard suffix needs a shard count above 0"};
     if (auto why = check_shard_numbers(shard[0], shard[1]); !why.empty()) return {std::nullopt, why};
     id.shard_number = shard[0];
     id.shard_count = shard[1];
@@ -111,8 +109,7 @@ ParseResult make_tenant_shard_id(std::string_view tenant_hex, long shard_number,
     TenantShardId id;
     if (!decode_hex(tenant_hex, id.tenant.data(), id.tenant.size()))
         return {std::nullopt, "the tenant id must be 32 hex digits"};
-    if (auto why = check_shard_numbers(shard_number, shard_count); !why.empty())
-        return {std::nullopt, why};
+    if (auto why = check_shard_numbers(shard_number, shard_count); !why.empty()) return {std::nullopt, why};
     id.shard_number = static_cast<std::uint8_t>(shard_number);
     id.shard_count = static_cast<std::uint8_t>(shard_count);
     return {id, {}};

@@ -47,8 +47,8 @@ GENCONTROL_FUNCTION(gen_advance_all) {
         auto top = spi::int32_value(0, 1);
         if (top && std::int64_t{*top} + margin > gencontrol::kMaxGeneration)
             pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                      "gen_advance_all: margin " + std::to_string(margin) +
-                          " would lift generation " + std::to_string(*top) + " above 2147483647",
+                      "gen_advance_all: margin " + std::to_string(margin) + " would lift generation " +
+                          std::to_string(*top) + " above 2147483647",
                       "Nothing was changed.", "Use a smaller margin.");
         Datum args[] = {Int32GetDatum(margin)};
         advance.run(args, nullptr, false);

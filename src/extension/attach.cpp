@@ -123,8 +123,7 @@ GENCONTROL_FUNCTION(gen_attach) {
 GENCONTROL_FUNCTION(gen_detach) {
     return pg::entry([&] {
         gencontrol::require_primary("gen_detach");
-        if (PG_ARGISNULL(0))
-            pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, "gen_detach: tenant must not be NULL");
+        if (PG_ARGISNULL(0)) pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, "gen_detach: tenant must not be NULL");
         Datum tenant = PG_GETARG_DATUM(0);
         spi::connect();
         Datum key[] = {tenant};

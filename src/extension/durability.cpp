@@ -24,22 +24,18 @@ void on_transaction_event(XactEvent event, void*) {
         case XACT_EVENT_PRE_PREPARE:
             if (issued_in_transaction) {
                 issued_in_transaction = false;
-                ereport(ERROR,
-                        (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                         errmsg("gencontrol: cannot PREPARE a transaction that changed a generation"),
-                         errdetail("A generation must be durable the moment it is visible; two-phase "
-                                   "commit would make it visible only later, from another session.")));
+                ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                                errmsg("gencontrol: cannot PREPARE a transaction that changed a generation"),
+                                errdetail("A generation must be durable the moment it is visible; two-phase "
+                                          "commit would make it visible only later, from another session.")));
             }
             break;
         case XACT_EVENT_COMMIT:
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PREPARE:
         case XACT_EVENT_PARALLEL_COMMIT:
-        case XACT_EVENT_PARALLEL_ABORT:
-            issued_in_transaction = false;
-            break;
-        default:
-            break;
+        case XACT_EVENT_PARALLEL_ABORT: issued_in_transaction = false; break;
+        default: break;
     }
 }
 
@@ -59,7 +55,9 @@ void issue_durably() {
     pg::call([] { ForceSyncCommit(); });
 }
 
-void register_durability_callback() { RegisterXactCallback(on_transaction_event, nullptr); }
+void register_durability_callback() {
+    RegisterXactCallback(on_transaction_event, nullptr);
+}
 
 }  // namespace gencontrol
 

@@ -17,8 +17,8 @@ void check_update(TriggerData* trigger) {
     Datum old_value = heap_getattr(trigger->tg_trigtuple, generation_column, desc, &old_null);
     Datum new_value = heap_getattr(trigger->tg_newtuple, generation_column, desc, &new_null);
     if (old_null) return;  // a shard's first generation
-    bool targeted = bms_is_member(generation_column - FirstLowInvalidHeapAttributeNumber,
-                                  trigger->tg_updatedcols);
+    bool targeted =
+        bms_is_member(generation_column - FirstLowInvalidHeapAttributeNumber, trigger->tg_updatedcols);
     std::int32_t old_generation = DatumGetInt32(old_value);
     bool lowered = new_null || DatumGetInt32(new_value) < old_generation;
     bool reused = targeted && !new_null && DatumGetInt32(new_value) == old_generation;
@@ -28,8 +28,8 @@ void check_update(TriggerData* trigger) {
     std::string shard = id_null ? "?" : gencontrol::tenant_shard_id_text(id);
     std::string new_text = new_null ? "NULL" : std::to_string(DatumGetInt32(new_value));
     pg::raise(ERRCODE_CHECK_VIOLATION,
-              "generation of tenant shard " + shard + " may only increase: " +
-                  std::to_string(old_generation) + " -> " + new_text,
+              "generation of tenant shard " + shard +
+                  " may only increase: " + std::to_string(old_generation) + " -> " + new_text,
               "A generation that was handed out must never be handed out again.",
               "Use gencontrol.gen_attach() or gencontrol.gen_re_attach() to issue a new generation.");
 }

@@ -23,8 +23,7 @@ struct SqlError {
     std::string hint;
 };
 
-[[noreturn]] void raise(int sqlstate, std::string message, std::string detail = {},
-                        std::string hint = {});
+[[noreturn]] void raise(int sqlstate, std::string message, std::string detail = {}, std::string hint = {});
 
 // Runs f, which calls PostgreSQL, and turns any ereport(ERROR) into a C++ PgError.
 // f itself must not own objects with destructors: a longjmp would skip them.

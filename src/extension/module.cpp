@@ -7,5 +7,7 @@ extern "C" {
 PG_MODULE_MAGIC;
 
 PGDLLEXPORT void _PG_init(void);
-void _PG_init(void) { gencontrol::register_durability_callback(); }
+void _PG_init(void) {
+    gencontrol::register_durability_callback();
+}
 }

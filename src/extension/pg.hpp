@@ -39,9 +39,9 @@ extern "C" {
 }
 
 // Declares an SQL-callable function with C linkage and its version-1 info record.
-#define GENCONTROL_FUNCTION(name)                  \
-    extern "C" {                                   \
-    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS);      \
-    PG_FUNCTION_INFO_V1(name);                     \
-    }                                              \
+#define GENCONTROL_FUNCTION(name)             \
+    extern "C" {                              \
+    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
+    PG_FUNCTION_INFO_V1(name);                \
+    }                                         \
     Datum name(PG_FUNCTION_ARGS)

@@ -39,7 +39,7 @@ UNION ALL
 SELECT id, generation, NULL, true FROM locked WHERE generation = 2147483647
 ORDER BY 1
 )SQL",
-                                "b");
+                             "b");
 
 spi::Statement detach_exhausted(R"SQL(
 WITH detached AS (
@@ -49,7 +49,7 @@ WITH detached AS (
 INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
 SELECT id, generation, generation, $2, 'exhausted', session_user FROM detached
 )SQL",
-                                   "Tb");
+                                "Tb");
 
 spi::Statement secondaries(R"SQL(
 SELECT s.tenant, t.stripe_size
@@ -58,7 +58,7 @@ SELECT s.tenant, t.stripe_size
  WHERE s.node = $1 AND t.deleted_at IS NULL
  ORDER BY s.tenant
 )SQL",
-                             "b");
+                           "b");
 
 }  // namespace
 
@@ -76,8 +76,9 @@ GENCONTROL_FUNCTION(gen_re_attach) {
         spi::connect();
         Datum node_arg[] = {Int64GetDatum(node)};
         if (lock_node.run(node_arg, nullptr, false) == 0)
-            pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
-                      "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
+            pg::raise(
+                ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
+                "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
         bool is_null;
         std::string status = pg::call([&] { return TextDatumGetCString(spi::value(0, 1, &is_null)); });
         if (status == "deleted")

@@ -52,8 +52,8 @@ SPIPlanPtr Statement::plan() {
         for (int i = 0; i < nargs; ++i) types[i] = oid_for(params_[i], tenant_type);
         SPIPlanPtr fresh = SPI_prepare(sql_, nargs, types);
         if (fresh == nullptr)
-            elog(ERROR, "gencontrol: SPI_prepare failed (%s) for: %s",
-                 SPI_result_code_string(SPI_result), sql_);
+            elog(ERROR, "gencontrol: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result),
+                 sql_);
         SPI_keepplan(fresh);
         plan_ = fresh;
         epoch_ = plan_epoch;
@@ -61,16 +61,14 @@ SPIPlanPtr Statement::plan() {
     });
 }
 
-std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_only,
-                             Snapshot snapshot) {
+std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_only, Snapshot snapshot) {
     SPIPlanPtr p = plan();
     return pg::call([&] {
         int rc = snapshot != InvalidSnapshot
-                     ? SPI_execute_snapshot(p, const_cast<Datum*>(values), nulls, snapshot,
-                                            InvalidSnapshot, read_only, false, 0)
+                     ? SPI_execute_snapshot(p, const_cast<Datum*>(values), nulls, snapshot, InvalidSnapshot,
+                                            read_only, false, 0)
                      : SPI_execute_plan(p, const_cast<Datum*>(values), nulls, read_only, 0);
-        if (rc < 0)
-            elog(ERROR, "gencontrol: SPI failed (%s) for: %s", SPI_result_code_string(rc), sql_);
+        if (rc < 0) elog(ERROR, "gencontrol: SPI failed (%s) for: %s", SPI_result_code_string(rc), sql_);
         return static_cast<std::uint64_t>(SPI_processed);
     });
 }

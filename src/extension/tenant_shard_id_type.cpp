@@ -90,12 +90,24 @@ GENCONTROL_FUNCTION(tenant_shard_id_cmp) {
     int c = compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1));
     PG_RETURN_INT32((c > 0) - (c < 0));
 }
-GENCONTROL_FUNCTION(tenant_shard_id_eq) { PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) == 0); }
-GENCONTROL_FUNCTION(tenant_shard_id_ne) { PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) != 0); }
-GENCONTROL_FUNCTION(tenant_shard_id_lt) { PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) < 0); }
-GENCONTROL_FUNCTION(tenant_shard_id_le) { PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) <= 0); }
-GENCONTROL_FUNCTION(tenant_shard_id_gt) { PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) > 0); }
-GENCONTROL_FUNCTION(tenant_shard_id_ge) { PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) >= 0); }
+GENCONTROL_FUNCTION(tenant_shard_id_eq) {
+    PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) == 0);
+}
+GENCONTROL_FUNCTION(tenant_shard_id_ne) {
+    PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) != 0);
+}
+GENCONTROL_FUNCTION(tenant_shard_id_lt) {
+    PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) < 0);
+}
+GENCONTROL_FUNCTION(tenant_shard_id_le) {
+    PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) <= 0);
+}
+GENCONTROL_FUNCTION(tenant_shard_id_gt) {
+    PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) > 0);
+}
+GENCONTROL_FUNCTION(tenant_shard_id_ge) {
+    PG_RETURN_BOOL(compare(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)) >= 0);
+}
 
 GENCONTROL_FUNCTION(tenant_shard_id_hash) {
     const auto* id = gencontrol::tenant_shard_id_from_datum(PG_GETARG_DATUM(0));
@@ -146,8 +158,8 @@ GENCONTROL_FUNCTION(tenant_shard) {
         auto made = gencontrol::make_tenant_shard_id(view, number, count);
         if (!made.id) {
             pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                      "invalid tenant shard: \"" + std::string(view) + "\" shard " +
-                          std::to_string(number) + " of " + std::to_string(count),
+                      "invalid tenant shard: \"" + std::string(view) + "\" shard " + std::to_string(number) +
+                          " of " + std::to_string(count),
                       made.error + ".");
         }
         return pg::call([&] { return make_datum(*made.id); });

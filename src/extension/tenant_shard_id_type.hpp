@@ -20,6 +20,8 @@ inline TenantShardId to_tenant_shard_id(Datum d) {
 }
 
 // Text form for messages, e.g. "072f...8934-0102".
-inline std::string tenant_shard_id_text(Datum d) { return to_tenant_shard_id(d).to_string(); }
+inline std::string tenant_shard_id_text(Datum d) {
+    return to_tenant_shard_id(d).to_string();
+}
 
 }  // namespace gencontrol

@@ -39,8 +39,8 @@ Pairs deconstruct(ArrayType* tenants, ArrayType* generations) {
         if (ARR_NDIM(tenants) > 1 || ARR_NDIM(generations) > 1)
             ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
                             errmsg("gen_validate: tenants and generations must be one-dimensional arrays")));
-        deconstruct_array(tenants, tenant_type, 18, false, TYPALIGN_CHAR, &pairs.tenants,
-                          &pairs.tenant_nulls, &pairs.count);
+        deconstruct_array(tenants, tenant_type, 18, false, TYPALIGN_CHAR, &pairs.tenants, &pairs.tenant_nulls,
+                          &pairs.count);
         deconstruct_array(generations, INT4OID, 4, true, TYPALIGN_INT, &pairs.generations,
                           &pairs.generation_nulls, &generation_count);
     });
@@ -51,7 +51,9 @@ Pairs deconstruct(ArrayType* tenants, ArrayType* generations) {
     return pairs;
 }
 
-const std::uint8_t* key_bytes(Datum tenant) { return gencontrol::tenant_shard_id_from_datum(tenant)->bytes; }
+const std::uint8_t* key_bytes(Datum tenant) {
+    return gencontrol::tenant_shard_id_from_datum(tenant)->bytes;
+}
 
 // Current state of every input position, probing each distinct key once, in key order.
 std::vector<gencontrol::ShardState> probe_all(const Pairs& pairs) {

@@ -7,9 +7,13 @@ using gencontrol::is_valid_generation;
 using gencontrol::kMaxGeneration;
 using gencontrol::next_generation;
 
-TEST(Generation, FirstAttachIssuesOne) { EXPECT_EQ(next_generation(std::nullopt, std::nullopt), 1); }
+TEST(Generation, FirstAttachIssuesOne) {
+    EXPECT_EQ(next_generation(std::nullopt, std::nullopt), 1);
+}
 
-TEST(Generation, IncrementsByOne) { EXPECT_EQ(next_generation(7, std::nullopt), 8); }
+TEST(Generation, IncrementsByOne) {
+    EXPECT_EQ(next_generation(7, std::nullopt), 8);
+}
 
 TEST(Generation, MinGenerationRaisesButNeverLowers) {
     EXPECT_EQ(next_generation(7, 100), 100);

@@ -62,7 +62,8 @@ TEST(TenantShardIdParse, RejectsMalformed) {
         "072f1291a5310026820b2fe4b296893g",     // non-hex
         "072f1291a5310026820b2fe4b2968934-",    // dangling dash
         "072f1291a5310026820b2fe4b2968934-01",  // short suffix
-        "072f1291a5310026820b2fe4b2968934-010", "072f1291a5310026820b2fe4b2968934_0102",
+        "072f1291a5310026820b2fe4b2968934-010",
+        "072f1291a5310026820b2fe4b2968934_0102",
         "072f1291a5310026820b2fe4b2968934-0202",   // number == count
         "072f1291a5310026820b2fe4b2968934-0302",   // number > count
         "072f1291a5310026820b2fe4b2968934-0000",   // suffix on unsharded
