@@ -54,6 +54,6 @@ test-long:
 bench:
 	scripts/bench.sh
 fuzz:
-	scripts/fuzz.sh
+	scripts/fuzz.sh 300
 stop:
 	scripts/run.sh stop

@@ -10,7 +10,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev libfmt-dev libssl-dev
   # tests
   postgresql-15-pgtap pgtap libgtest-dev googletest
-  python3 python3-psycopg2 curl clang libclang-rt-14-dev
+  python3 python3-psycopg2 python3-yaml curl openssl clang libclang-rt-14-dev
   # failover and benchmarks
   patroni etcd-server wrk gnuplot-nox
 )

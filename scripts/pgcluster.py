@@ -162,6 +162,30 @@ class Cluster:
                     break
                 time.sleep(0.02)
 
+    def base_backup(self, target):
+        """A plain-format base backup of this running server, with the WAL it needs, into the
+        directory `target` (replaced). Restore it with restore()."""
+        ensure_base()
+        if os.path.exists(target):
+            shutil.rmtree(target)
+        run_as_server([f"{PG_BIN}/pg_basebackup", "-D", target, "-h", self.sockdir, "-p", str(self.port),
+                       "-U", "postgres", "-X", "stream", "--checkpoint=fast", "--no-sync"])
+        return target
+
+    def restore(self, backup, conf=None):
+        """Makes this (stopped) cluster a fresh copy of a base_backup() directory; starting it
+        recovers to the end of the backup, as a restore from backup would."""
+        ensure_base()
+        self.stop_if_running()
+        if os.path.exists(self.root):
+            shutil.rmtree(self.root)
+        run_as_server(["mkdir", "-p", self.root, self.sockdir])
+        run_as_server(["cp", "-a", backup, self.data])
+        settings = {"port": self.port, "unix_socket_directories": f"'{self.sockdir}'"}
+        settings.update(conf or {})
+        self.append_conf(settings)
+        return self
+
     def promote(self):
         run_as_server([f"{PG_BIN}/pg_ctl", "-D", self.data, "-s", "-w", "promote"])
 
@@ -196,7 +220,7 @@ def all_clusters():
             with open(conf) as f:
                 for line in f:
                     if line.startswith("port ="):
-                        port = int(line.split("=")[1])
+                        port = int(line.split("=")[1].strip().strip("'\""))
             found.append(Cluster(name, port))
     return found
 

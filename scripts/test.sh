@@ -32,6 +32,9 @@ sock="$GENCONTROL_CLUSTERS/pgtap/sock"
 # pg_prove runs psql, which refuses nothing as root; the server trusts local connections.
 pg_prove -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap || status=1
 
+step "fuzz: shim request parsing (20 s)"
+scripts/fuzz.sh 20 || status=1
+
 step "integration tests"
 /usr/bin/python3 test/integration/run.py "$@" || status=1
 

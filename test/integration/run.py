@@ -26,7 +26,8 @@ def main():
             sys.path.pop(0)
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    passed = result.testsRun - failed - len(result.skipped)
+    # A failing setUpClass is an error without a test run; count it as failed, never as negative passes.
+    passed = max(0, result.testsRun - failed - len(result.skipped))
     print(f"integration: {passed} passed, {failed} failed, {len(result.skipped)} skipped")
     return 0 if failed == 0 and result.testsRun > 0 else 1
 

@@ -1,0 +1,47 @@
+// The shim's configuration in one place: command-line flags, the environment variables behind
+// them, and their defaults (DESIGN.md, "The HTTP shim"). Flags win over the environment.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gencontrol::http {
+
+enum class LogFormat { plain, json };
+enum class LogLevel { debug, info, warn, error };
+
+struct Config {
+    std::string listen_host = "127.0.0.1";
+    int listen_port = 1234;
+    std::string database_url;  // empty: libpq's defaults (PGHOST, PGPORT, ...)
+    int pool_size = 8;
+    std::vector<std::string> jwt_public_keys;  // none: authorization off
+    std::size_t max_body_bytes = 16 * 1024 * 1024;
+    LogFormat log_format = LogFormat::plain;
+    LogLevel log_level = LogLevel::info;
+    // Beyond DESIGN.md's table, for operators: HTTP worker threads (one per open connection),
+    // and the bound on any one request's socket reads/writes and database work.
+    int http_threads = 64;
+    int request_timeout_seconds = 10;
+};
+
+struct ConfigOutcome {
+    std::optional<Config> config;
+    std::string error;  // set when config is empty and help is false
+    bool help = false;  // --help: print usage() and exit 0
+};
+
+using EnvLookup = std::function<const char*(const char*)>;
+
+ConfigOutcome parse_config(const std::vector<std::string>& args, const EnvLookup& env);
+
+// "HOST:PORT", "[v6]:PORT" or ":PORT" (all interfaces); empty on anything else.
+std::optional<std::pair<std::string, int>> parse_listen_address(std::string_view text);
+
+std::string usage();
+
+}  // namespace gencontrol::http

@@ -1,0 +1,103 @@
+// The shim's database side: a fixed pool of libpq connections, each with gencontrol's calls
+// prepared, that reconnects by itself and bounds every connect, wait and query in time.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "metrics.hpp"
+
+namespace gencontrol::http {
+
+// Each route calls one of these; they are prepared on every connection when it opens.
+enum class Statement { attach, detach, validate, re_attach, register_node, inspect, ready };
+
+enum class DbErrorKind {
+    unavailable,    // no connection could be made or it was lost: retry later
+    not_primary,    // the server is a hot standby or read-only (SQLSTATE 25006)
+    timeout,        // no answer within the request timeout
+    not_installed,  // the gencontrol extension is missing from the database
+    query,          // the database refused the call itself; sqlstate says why
+};
+
+class DbError : public std::runtime_error {
+public:
+    DbError(DbErrorKind kind, std::string sqlstate, const std::string& message)
+        : std::runtime_error(message), kind_(kind), sqlstate_(std::move(sqlstate)) {}
+    DbErrorKind kind() const { return kind_; }
+    const std::string& sqlstate() const { return sqlstate_; }
+
+private:
+    DbErrorKind kind_;
+    std::string sqlstate_;
+};
+
+const char* db_error_kind_name(DbErrorKind kind);
+
+using DbValue = std::optional<std::string>;  // text format; empty for SQL NULL
+using DbRow = std::vector<DbValue>;
+using DbRows = std::vector<DbRow>;
+
+class Pool {
+public:
+    struct Options {
+        std::string conninfo;  // libpq conninfo or URI, possibly multi-host; empty: libpq defaults
+        int size = 8;
+        std::chrono::milliseconds acquire_timeout{5000};
+        std::chrono::milliseconds query_timeout{10000};
+        int connect_timeout_seconds = 5;  // per host, unless the conninfo sets connect_timeout
+    };
+
+    // A connection lent to one request; returned to the pool when destroyed.
+    class Lease {
+    public:
+        Lease(Lease&& other) noexcept;
+        Lease& operator=(Lease&&) = delete;
+        ~Lease();
+        // Runs a prepared statement, reconnecting first if needed. Throws DbError.
+        DbRows run(Statement statement, const std::vector<DbValue>& params);
+
+    private:
+        friend class Pool;
+        Lease(Pool* pool, std::size_t slot) : pool_(pool), slot_(slot) {}
+        Pool* pool_;
+        std::size_t slot_;
+    };
+
+    Pool(Options options, Metrics& metrics);
+    ~Pool();
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    // Waits up to acquire_timeout for a free connection; throws DbError(unavailable) after that.
+    Lease acquire();
+    PoolStats stats() const;
+    const Options& options() const { return options_; }
+
+    // A sentence when libpq cannot parse the conninfo, checked once at start.
+    static std::optional<std::string> conninfo_error(const std::string& conninfo);
+
+private:
+    struct Slot;
+    // Returns true when it had to open a new connection.
+    bool ensure_connected(Slot& slot);
+    void drop(Slot& slot);
+    DbRows execute(Slot& slot, Statement statement, const std::vector<DbValue>& params);
+    void release(std::size_t slot);
+
+    Options options_;
+    Metrics& metrics_;
+    std::vector<std::unique_ptr<Slot>> slots_;
+    mutable std::mutex mutex_;
+    std::condition_variable freed_;
+    std::vector<std::size_t> free_;
+    int connected_ = 0;  // guarded by mutex_
+};
+
+}  // namespace gencontrol::http
