@@ -12,6 +12,37 @@ namespace {
 
 bool issued_in_transaction = false;
 
+bool synchronous_standbys_defined() {
+#ifdef SYNC_STANDBY_DEFINED  // PostgreSQL 15.14 and later keep a status bit field
+    return (WalSndCtl->sync_standbys_status & SYNC_STANDBY_DEFINED) != 0;
+#else
+    return WalSndCtl->sync_standbys_defined;
+#endif
+}
+
+// PostgreSQL ends a commit's wait for the synchronous standby early when the query is
+// cancelled, and still reports success; a generation acknowledged that way could be lost in a
+// failover and handed out again. So after such a commit, wait again until the standby has it.
+// If the session is being terminated instead, send the client nothing more: an unanswered
+// attach is an unknown outcome to the caller, never an acknowledged one.
+void wait_for_synchronous_standby() {
+    if (!SyncRepRequested()) return;
+    int mode = synchronous_commit >= SYNCHRONOUS_COMMIT_REMOTE_APPLY ? SYNC_REP_WAIT_APPLY : SYNC_REP_WAIT_FLUSH;
+    XLogRecPtr commit_end = XactLastCommitEnd;
+    for (;;) {
+        LWLockAcquire(SyncRepLock, LW_SHARED);
+        bool defined = synchronous_standbys_defined();
+        XLogRecPtr confirmed = WalSndCtl->lsn[mode];
+        LWLockRelease(SyncRepLock);
+        if (!defined || confirmed >= commit_end) return;
+        if (ProcDiePending || whereToSendOutput == DestNone) {
+            whereToSendOutput = DestNone;
+            return;
+        }
+        SyncRepWaitForLSN(commit_end, true);
+    }
+}
+
 void on_transaction_event(XactEvent event, void*) {
     switch (event) {
         case XACT_EVENT_PRE_COMMIT:
@@ -31,6 +62,9 @@ void on_transaction_event(XactEvent event, void*) {
             }
             break;
         case XACT_EVENT_COMMIT:
+            if (issued_in_transaction) wait_for_synchronous_standby();
+            issued_in_transaction = false;
+            break;
         case XACT_EVENT_ABORT:
         case XACT_EVENT_PREPARE:
         case XACT_EVENT_PARALLEL_COMMIT:
