@@ -13,6 +13,7 @@ OBJS = \
 	src/extension/tenant_shard_id_type.o \
 	src/extension/durability.o \
 	src/extension/statements.o \
+	src/extension/node_lock.o \
 	src/extension/attach.o \
 	src/extension/shard_lookup.o \
 	src/extension/validate.o \

@@ -128,7 +128,9 @@ CREATE TABLE gencontrol.nodes (
 CREATE TABLE gencontrol.tenant_shards (
     id            gencontrol.tenant_shard_id PRIMARY KEY,
     generation    integer CHECK (generation >= 1),
-    attached_node bigint REFERENCES gencontrol.nodes (node_id),
+    -- Not a foreign key: the functions check the node, and a foreign key's row lock on the
+    -- node would cost every attach a WAL record and, under concurrency, a MultiXact.
+    attached_node bigint,
     stripe_size   integer NOT NULL DEFAULT 2048 CHECK (stripe_size > 0),
     deleted_at    timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
@@ -182,6 +184,10 @@ CREATE TRIGGER tenant_shards_generation_only_grows
 CREATE TRIGGER tenant_shards_no_truncate
     BEFORE TRUNCATE ON gencontrol.tenant_shards
     FOR EACH STATEMENT EXECUTE FUNCTION gencontrol.tenant_shards_guard();
+
+-- The exclusive side of the per-node lock that every gen_attach holds shared.
+CREATE FUNCTION gencontrol.node_lock_for_delete(node bigint) RETURNS void
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
 -- Raises a clear error when called on a hot standby; used by every PL/pgSQL writer below.
 CREATE FUNCTION gencontrol.require_primary(operation text) RETURNS void
@@ -336,8 +342,10 @@ BEGIN
     IF node IS NULL THEN
         RAISE EXCEPTION 'node_delete: node must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    -- FOR UPDATE conflicts with the KEY SHARE lock gen_attach takes on the node, so an attach
-    -- to this node either commits first (and is counted below) or waits and then fails.
+    -- Every gen_attach holds this node's lock shared until it commits, so an attach to this
+    -- node either commits first (and is counted below) or waits and then sees 'deleted'.
+    -- FOR UPDATE also keeps tenant_set_secondaries (KEY SHARE) out.
+    PERFORM gencontrol.node_lock_for_delete(node);
     SELECT n.status INTO current_status FROM gencontrol.nodes n
      WHERE n.node_id = node_delete.node FOR UPDATE;
     IF NOT FOUND THEN
@@ -515,6 +523,7 @@ REVOKE EXECUTE ON FUNCTION
     gencontrol.tenant_delete(gencontrol.tenant_shard_id),
     gencontrol.generation_log_prune(interval),
     gencontrol.require_primary(text),
+    gencontrol.node_lock_for_delete(bigint),
     gencontrol.tenant_shards_guard()
   FROM PUBLIC;
 
@@ -562,6 +571,8 @@ COMMENT ON FUNCTION gencontrol.shard_count(gencontrol.tenant_shard_id) IS
 'The shard count of a tenant shard id (0 when unsharded)';
 COMMENT ON FUNCTION gencontrol.tenant_shard(text, integer, integer) IS
 'Builds a tenant shard id from 32 hex digits, a shard number and a shard count';
+COMMENT ON FUNCTION gencontrol.node_lock_for_delete(bigint) IS
+'Takes the node''s lock exclusively until the end of the transaction (node_delete does, so no attach to the node is in flight)';
 COMMENT ON FUNCTION gencontrol.require_primary(text) IS
 'Raises SQLSTATE 25006 on a hot standby, naming the operation; gencontrol writers call it first';
 

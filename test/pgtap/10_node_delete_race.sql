@@ -1,0 +1,63 @@
+-- node_delete against an attach in flight: whichever takes the node's lock first wins, and
+-- the other sees its effect; a shard is never left attached to a deleted node.
+BEGIN;
+SET search_path = gencontrol, public;
+SELECT plan(6);
+
+CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
+    SELECT format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
+                  current_setting('port'), current_database(), current_user)
+$$;
+CREATE FUNCTION pg_temp.run(connection text, query text) RETURNS text LANGUAGE sql AS $$
+    SELECT dblink_exec(connection, format('DO %L', format('BEGIN PERFORM * FROM (%s) q; END', query)))
+$$;
+-- True once some session waits for a gencontrol node lock (or, for rows, any lock).
+CREATE FUNCTION pg_temp.someone_waits(kind text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1 .. 200 LOOP
+        IF EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND (kind <> 'node' OR
+                   (locktype = 'advisory' AND classid = 1734569588))) THEN
+            RETURN true;
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN false;
+END;
+$$;
+SELECT dblink_connect('a', pg_temp.conninfo());
+SELECT dblink_connect('b', pg_temp.conninfo());
+
+SELECT pg_temp.run('a', $$SELECT gencontrol.node_register(1001, 'ps', 1, 'ps', 1)$$);
+SELECT pg_temp.run('a', $$SELECT gencontrol.node_register(1002, 'ps', 1, 'ps', 1)$$);
+
+-- An attach in flight holds the node: node_delete waits, then refuses.
+SELECT dblink_exec('a', 'BEGIN');
+SELECT pg_temp.run('a', $$SELECT gencontrol.gen_attach('a0010000000000000000000000000000', 1001)$$);
+SELECT dblink_send_query('b', $$SELECT gencontrol.node_delete(1001)$$);
+SELECT ok(pg_temp.someone_waits('node'), 'node_delete waits for the attach in flight');
+SELECT dblink_exec('a', 'COMMIT');
+SELECT throws_ok($$SELECT * FROM dblink_get_result('b') AS t(r text)$$, '55006', NULL,
+                 'then refuses: the shard it waited for is attached');
+SELECT * FROM dblink_get_result('b') AS t(r text);
+
+-- A node_delete in flight: the attach waits, then refuses.
+SELECT dblink_exec('b', 'BEGIN');
+SELECT pg_temp.run('b', $$SELECT gencontrol.node_delete(1002)$$);
+SELECT dblink_send_query('a', $$SELECT gencontrol.gen_attach('a0020000000000000000000000000000', 1002)$$);
+SELECT ok(pg_temp.someone_waits('node'), 'the attach waits for the node_delete in flight');
+SELECT dblink_exec('b', 'COMMIT');
+SELECT throws_ok($$SELECT * FROM dblink_get_result('a') AS t(r int)$$, '55000', NULL,
+                 'then refuses: the node is deleted');
+SELECT * FROM dblink_get_result('a') AS t(r int);
+SELECT is((SELECT count(*) FROM tenant_shards t JOIN nodes n ON n.node_id = t.attached_node
+            WHERE n.status = 'deleted'), 0::bigint, 'no shard is attached to a deleted node');
+SELECT is((SELECT count(*) FROM tenant_shards WHERE id = 'a0020000000000000000000000000000'), 0::bigint,
+          'the refused attach created nothing');
+
+SELECT pg_temp.run('a', $$SELECT gencontrol.gen_detach('a0010000000000000000000000000000')$$);
+SELECT pg_temp.run('a', $$SELECT gencontrol.tenant_delete('a0010000000000000000000000000000')$$);
+SELECT dblink_disconnect('a');
+SELECT dblink_disconnect('b');
+
+SELECT * FROM finish();
+ROLLBACK;
