@@ -162,8 +162,10 @@ CREATE TABLE gencontrol.generation_log (
     role           name NOT NULL,
     logged_at      timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX generation_log_tenant ON gencontrol.generation_log (tenant, log_id);
-CREATE INDEX generation_log_logged_at ON gencontrol.generation_log (logged_at);
+-- Rows arrive in time order, so a BRIN index serves time windows and pruning for almost
+-- nothing per row. There is no per-tenant index: a random btree insert for every bumped shard
+-- was most of what logging cost gen_re_attach; an incident's per-tenant question scans instead.
+CREATE INDEX generation_log_logged_at ON gencontrol.generation_log USING brin (logged_at);
 
 SELECT pg_catalog.pg_extension_config_dump('gencontrol.nodes', '');
 SELECT pg_catalog.pg_extension_config_dump('gencontrol.tenant_shards', '');
