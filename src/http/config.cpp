@@ -80,6 +80,10 @@ std::string apply(Config& config, std::string_view name, std::string_view value,
         auto n = parse_integer(value, 1, 4096);
         if (!n) return bad("an integer from 1 to 4096");
         config.http_threads = static_cast<int>(*n);
+    } else if (name == "--validate-calls") {
+        auto n = parse_integer(value, 1, 4096);
+        if (!n) return bad("an integer from 1 to 4096");
+        config.validate_calls = static_cast<int>(*n);
     } else if (name == "--request-timeout") {
         auto n = parse_integer(value, 1, 3600);
         if (!n) return bad("a number of seconds from 1 to 3600");
@@ -105,6 +109,7 @@ constexpr EnvName kEnvironment[] = {
     {"--log-level", "GENCONTROL_LOG_LEVEL"},
     {"--http-threads", "GENCONTROL_HTTP_THREADS"},
     {"--request-timeout", "GENCONTROL_REQUEST_TIMEOUT"},
+    {"--validate-calls", "GENCONTROL_VALIDATE_CALLS"},
 };
 
 }  // namespace
@@ -175,6 +180,8 @@ Usage: gencontrol-http [FLAG VALUE]...
   --http-threads N          HTTP worker threads [GENCONTROL_HTTP_THREADS] (64)
   --request-timeout SECONDS bound on socket reads/writes and database work per request
                             [GENCONTROL_REQUEST_TIMEOUT] (10)
+  --validate-calls N        gen_validate calls at once; validate requests arriving meanwhile
+                            share the next one [GENCONTROL_VALIDATE_CALLS] (2)
   --help                    this text
 
 SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.

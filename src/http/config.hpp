@@ -27,6 +27,9 @@ struct Config {
     // and the bound on any one request's socket reads/writes and database work.
     int http_threads = 64;
     int request_timeout_seconds = 10;
+    // gen_validate calls that may run at once; validate requests arriving meanwhile wait and share
+    // the next call, which costs the database less per entry than separate ones.
+    int validate_calls = 2;
 };
 
 struct ConfigOutcome {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -153,6 +154,180 @@ Parsed<T> parse_with(std::string_view body, F&& build) {
     }
 }
 
+// Validate's hot path: a streaming (SAX) pass over the body that builds the entries directly,
+// without the document tree, per-entry field names or strings. It accepts only the plain shape
+// ({"tenants": [{"id": "...", "gen": N}, ...]} with any unknown fields) and gives up on anything
+// else: a refusal, a duplicate key, an odd type. Giving up hands the body to the tree-based
+// parser, which alone decides errors, so refusals and their messages do not depend on this pass.
+class ValidateFastPath {
+public:
+    using string_t = json::string_t;
+
+    explicit ValidateFastPath(ValidateRequest& out) : out_(out) {}
+    bool complete() const { return state_ == State::done; }
+
+    bool null() { return scalar(); }
+    bool boolean(bool) { return scalar(); }
+    bool number_integer(json::number_integer_t n) {
+        if (state_ == State::gen_value) return generation(n >= 0, static_cast<std::uint64_t>(n));
+        return scalar();
+    }
+    bool number_unsigned(json::number_unsigned_t n) {
+        if (state_ == State::gen_value) return generation(true, n);
+        return scalar();
+    }
+    bool number_float(json::number_float_t, const string_t&) { return scalar(); }
+    bool binary(json::binary_t&) { return false; }
+
+    bool string(string_t& text) {
+        if (state_ != State::id_value) return scalar();
+        auto parsed = parse_tenant_shard_id(text);
+        if (!parsed.id) return false;
+        entry_.id = *parsed.id;
+        state_ = State::entry;
+        return true;
+    }
+
+    bool start_object(std::size_t) {
+        switch (state_) {
+            case State::start: state_ = State::top; return true;
+            case State::tenants:
+                state_ = State::entry;
+                seen_id_ = seen_gen_ = false;
+                return true;
+            default: return nested();
+        }
+    }
+    bool end_object() {
+        switch (state_) {
+            case State::skip: return unnest();
+            case State::top: state_ = State::done; return seen_tenants_;
+            case State::entry:
+                if (!seen_id_ || !seen_gen_ || out_.tenants.size() >= kMaxValidateEntries) return false;
+                out_.tenants.push_back(entry_);
+                state_ = State::tenants;
+                return true;
+            default: return false;
+        }
+    }
+    bool start_array(std::size_t) {
+        if (state_ != State::tenants_value) return nested();
+        state_ = State::tenants;
+        return true;
+    }
+    bool end_array() {
+        if (state_ == State::skip) return unnest();
+        if (state_ != State::tenants) return false;
+        state_ = State::top;
+        return true;
+    }
+
+    bool key(string_t& name) {
+        if (state_ == State::skip) return true;
+        if (state_ == State::top) {
+            if (name != "tenants") return skip_value();
+            if (seen_tenants_) return false;  // a repeated key: the tree parser keeps the last
+            seen_tenants_ = true;
+            state_ = State::tenants_value;
+            return true;
+        }
+        if (state_ != State::entry) return false;
+        if (name == "id") {
+            if (seen_id_) return false;
+            seen_id_ = true;
+            state_ = State::id_value;
+        } else if (name == "gen") {
+            if (seen_gen_) return false;
+            seen_gen_ = true;
+            state_ = State::gen_value;
+        } else {
+            return skip_value();
+        }
+        return true;
+    }
+
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+private:
+    // Where the parser is: which value the next event belongs to.
+    enum class State {
+        start,          // before the body
+        top,            // in the body object, between members
+        tenants_value,  // after "tenants":
+        tenants,        // in the tenants array, between entries
+        entry,          // in an entry object, between members
+        id_value,       // after "id":
+        gen_value,      // after "gen":
+        skip_member,    // after the key of an unknown member
+        skip,           // inside an unknown member's object or array
+        done,           // after the body
+    };
+
+    bool skip_value() {
+        resume_ = state_;
+        state_ = State::skip_member;
+        return true;
+    }
+    // A scalar is fine only as an unknown member's whole value (or inside one).
+    bool scalar() {
+        if (state_ == State::skip) return true;
+        if (state_ != State::skip_member) return false;
+        state_ = resume_;
+        return true;
+    }
+    bool nested() {
+        if (state_ == State::skip_member) {
+            state_ = State::skip;
+            depth_ = 1;
+            return true;
+        }
+        if (state_ != State::skip) return false;
+        ++depth_;
+        return true;
+    }
+    bool unnest() {
+        if (--depth_ == 0) state_ = resume_;
+        return true;
+    }
+    bool generation(bool non_negative, std::uint64_t n) {
+        if (!non_negative || n > static_cast<std::uint64_t>(kMaxU32)) return false;
+        entry_.generation = static_cast<std::uint32_t>(n);
+        state_ = State::entry;
+        return true;
+    }
+
+    ValidateRequest& out_;
+    State state_ = State::start;
+    State resume_ = State::start;  // where an unknown member's value ends
+    std::size_t depth_ = 0;
+    bool seen_tenants_ = false, seen_id_ = false, seen_gen_ = false;
+    ValidateEntry entry_;
+};
+
+Parsed<ValidateRequest> parse_validate_request_tree(std::string_view body) {
+    return parse_with<ValidateRequest>(body, [](const json& doc) {
+        const json& tenants = required(doc, "tenants", "tenants");
+        if (!tenants.is_array()) refuse("tenants", fmt::format("expected an array, got {}", shown(tenants)));
+        if (tenants.size() > kMaxValidateEntries)
+            refuse("tenants",
+                   fmt::format("at most {} entries per request, got {}", kMaxValidateEntries, tenants.size()),
+                   413);
+        ValidateRequest request;
+        request.tenants.reserve(tenants.size());
+        std::size_t index = 0;
+        for (const json& entry : tenants) {
+            std::string field = fmt::format("tenants[{}]", index++);
+            if (!entry.is_object()) refuse(field, fmt::format("expected an object, got {}", shown(entry)));
+            ValidateEntry e;
+            e.id = tenant_shard_id(required(entry, "id", field + ".id"), field + ".id");
+            e.generation = static_cast<std::uint32_t>(
+                integer_in(required(entry, "gen", field + ".gen"), field + ".gen", 0, kMaxU32));
+            request.tenants.push_back(e);
+        }
+        return request;
+    });
+}
+
 }  // namespace
 
 Parsed<ReAttachRequest> parse_re_attach_request(std::string_view body) {
@@ -177,27 +352,20 @@ Parsed<ReAttachRequest> parse_re_attach_request(std::string_view body) {
 }
 
 Parsed<ValidateRequest> parse_validate_request(std::string_view body) {
-    return parse_with<ValidateRequest>(body, [](const json& doc) {
-        const json& tenants = required(doc, "tenants", "tenants");
-        if (!tenants.is_array()) refuse("tenants", fmt::format("expected an array, got {}", shown(tenants)));
-        if (tenants.size() > kMaxValidateEntries)
-            refuse("tenants",
-                   fmt::format("at most {} entries per request, got {}", kMaxValidateEntries, tenants.size()),
-                   413);
-        ValidateRequest request;
-        request.tenants.reserve(tenants.size());
-        std::size_t index = 0;
-        for (const json& entry : tenants) {
-            std::string field = fmt::format("tenants[{}]", index++);
-            if (!entry.is_object()) refuse(field, fmt::format("expected an object, got {}", shown(entry)));
-            ValidateEntry e;
-            e.id = tenant_shard_id(required(entry, "id", field + ".id"), field + ".id");
-            e.generation = static_cast<std::uint32_t>(
-                integer_in(required(entry, "gen", field + ".gen"), field + ".gen", 0, kMaxU32));
-            request.tenants.push_back(e);
-        }
-        return request;
-    });
+    ValidateRequest request;
+    // A pageserver sends chunks of 128 entries of about 60 bytes each.
+    request.tenants.reserve(std::min<std::size_t>(body.size() / 48 + 1, 4096));
+    ValidateFastPath fast(request);
+    try {
+        if (json::sax_parse(body.begin(), body.end(), &fast) && fast.complete())
+            return {std::move(request), {}};
+    } catch (const std::exception&) {
+    }
+    return parse_validate_request_tree(body);
+}
+
+Parsed<ValidateRequest> parse_validate_request_without_fast_path(std::string_view body) {
+    return parse_validate_request_tree(body);
 }
 
 Parsed<AttachHookRequest> parse_attach_hook_request(std::string_view body) {
@@ -257,6 +425,23 @@ std::string format_validate_response(const std::vector<ValidateResult>& tenants)
             out += ordered_json(id).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
         }
         out += tenants[i].valid ? R"(,"valid":true})" : R"(,"valid":false})";
+    }
+    out += "]}";
+    return out;
+}
+
+std::string format_validate_response(const std::vector<ValidateEntry>& entries,
+                                     const std::vector<ValidateVerdict>& verdicts) {
+    // The canonical text form is hex digits and '-' only: nothing to escape.
+    constexpr std::string_view kValid = R"(","valid":true})", kInvalid = R"(","valid":false})";
+    std::string out;
+    out.reserve(16 + verdicts.size() * (8 + TenantShardId::kMaxTextLength + kInvalid.size()));
+    out += R"({"tenants":[)";
+    char text[TenantShardId::kMaxTextLength];
+    for (std::size_t i = 0; i < verdicts.size(); ++i) {
+        out += i > 0 ? R"(,{"id":")" : R"({"id":")";
+        out.append(text, entries.at(verdicts[i].entry).id.write_text(text));
+        out += verdicts[i].valid ? kValid : kInvalid;
     }
     out += "]}";
     return out;

@@ -68,6 +68,9 @@ struct InspectRequest {
 
 Parsed<ReAttachRequest> parse_re_attach_request(std::string_view body);
 Parsed<ValidateRequest> parse_validate_request(std::string_view body);
+// The same answer by the document-tree parser alone, which parse_validate_request falls back to
+// for anything but the plain shape; for tests that compare the two.
+Parsed<ValidateRequest> parse_validate_request_without_fast_path(std::string_view body);
 Parsed<AttachHookRequest> parse_attach_hook_request(std::string_view body);
 Parsed<InspectRequest> parse_inspect_request(std::string_view body);
 
@@ -84,8 +87,17 @@ struct ValidateResult {
     bool valid = false;
 };
 
+// One answered entry of a validate request: its position in the request and its verdict.
+struct ValidateVerdict {
+    std::size_t entry = 0;
+    bool valid = false;
+};
+
 std::string format_re_attach_response(const std::vector<ReAttachTenant>& tenants);
 std::string format_validate_response(const std::vector<ValidateResult>& tenants);
+// The same answer for verdicts over a request's entries, each id in its canonical text form.
+std::string format_validate_response(const std::vector<ValidateEntry>& entries,
+                                     const std::vector<ValidateVerdict>& verdicts);
 std::string format_attach_hook_response(std::optional<std::int32_t> generation);
 // attachment: (generation, node), empty when the shard is unknown or not attached.
 std::string format_inspect_response(std::optional<std::pair<std::int32_t, std::int64_t>> attachment);

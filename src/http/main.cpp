@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     Pool pool({config.database_url, config.pool_size,
                std::min<std::chrono::milliseconds>(timeout, std::chrono::seconds(5)), timeout},
               metrics);
-    Router router(pool, verifier, metrics, config.request_timeout_seconds);
+    Router router(pool, verifier, metrics, config.request_timeout_seconds, config.validate_calls);
     Server server(config, router, metrics);
     if (auto error = server.bind(); !error.empty()) return log::error(error), 1;
     log::info("listening", {{"address", config.listen_host + ":" + std::to_string(config.listen_port)},

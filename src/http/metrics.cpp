@@ -31,6 +31,11 @@ void Metrics::count_connect_failure() {
     ++connect_failures_;
 }
 
+void Metrics::count_validate_call(std::size_t requests) {
+    ++validate_calls_;
+    validate_call_requests_ += requests;
+}
+
 std::string Metrics::render(const PoolStats& pool) const {
     std::string out;
     auto header = [&](const char* name, const char* type, const char* help) {
@@ -89,6 +94,12 @@ std::string Metrics::render(const PoolStats& pool) const {
     header("gencontrol_db_connect_failures_total", "counter",
            "Attempts to open a database connection that failed.");
     out += fmt::format("gencontrol_db_connect_failures_total {}\n", connect_failures_.load());
+    header("gencontrol_validate_calls_total", "counter",
+           "gen_validate calls made; validate requests that arrive together share one call.");
+    out += fmt::format("gencontrol_validate_calls_total {}\n", validate_calls_.load());
+    header("gencontrol_validate_call_requests_total", "counter",
+           "Validate requests answered by those calls (divided by the calls: requests per call).");
+    out += fmt::format("gencontrol_validate_call_requests_total {}\n", validate_call_requests_.load());
     return out;
 }
 

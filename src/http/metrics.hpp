@@ -32,6 +32,8 @@ public:
     void count_db_error(std::string_view kind);
     void count_connect(bool replaced_lost_connection);
     void count_connect_failure();
+    // One gen_validate call that answered `requests` validate requests together.
+    void count_validate_call(std::size_t requests);
 
     std::string render(const PoolStats& pool) const;
 
@@ -49,6 +51,8 @@ private:
     std::atomic<std::uint64_t> connects_{0};
     std::atomic<std::uint64_t> reconnects_{0};
     std::atomic<std::uint64_t> connect_failures_{0};
+    std::atomic<std::uint64_t> validate_calls_{0};
+    std::atomic<std::uint64_t> validate_call_requests_{0};
 };
 
 }  // namespace gencontrol::http

@@ -24,10 +24,12 @@ struct PreparedStatement {
     const char* name;
     int param_count;
     const char* sql;
+    int result_format = 0;  // 0 text, 1 binary
 };
 
 // Column lists are given positionally, so the shim depends on the functions' shapes, not on the
-// names of their output columns. Validate keeps input order explicitly (WITH ORDINALITY).
+// names of their output columns. gen_validate answers in input order and its rows come back in
+// the order it wrote them (no sort: the route checks the order and refuses any other).
 constexpr PreparedStatement kStatements[] = {
     {Statement::attach, "gencontrol_attach", 3,
      "SELECT gencontrol.gen_attach($1::gencontrol.tenant_shard_id, $2::bigint, $3::integer)"},
@@ -35,8 +37,9 @@ constexpr PreparedStatement kStatements[] = {
      "SELECT gencontrol.gen_detach($1::gencontrol.tenant_shard_id)"},
     {Statement::validate, "gencontrol_validate", 2,
      "SELECT v.tenant, v.valid FROM gencontrol.gen_validate($1::gencontrol.tenant_shard_id[], "
-     "$2::integer[]) "
-     "WITH ORDINALITY AS v(tenant, valid, n) ORDER BY v.n"},
+     "$2::integer[]) AS v(tenant, valid)",
+     // Binary: the server skips formatting the ids as hex and the shim parsing them back.
+     1},
     {Statement::re_attach, "gencontrol_re_attach", 1,
      "SELECT r.tenant, r.generation, r.mode, r.stripe_size "
      "FROM gencontrol.gen_re_attach($1::bigint) AS r(tenant, generation, mode, stripe_size)"},
@@ -93,8 +96,11 @@ bool wait_socket(PGconn* conn, bool for_write, Clock::time_point deadline) {
     }
 }
 
-// Sends what libpq has queued and collects every result of the one command in flight.
-DbRows collect(PGconn* conn, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// Sends what libpq has queued and collects every result of the one command in flight; returns
+// those with rows.
+std::vector<Result> collect(PGconn* conn, Clock::time_point deadline, std::chrono::milliseconds timeout) {
     int flushed;
     while ((flushed = PQflush(conn)) == 1) {
         if (!wait_socket(conn, true, deadline))
@@ -103,7 +109,7 @@ DbRows collect(PGconn* conn, Clock::time_point deadline, std::chrono::millisecon
     }
     if (flushed < 0) throw ConnectionLost(first_line(PQerrorMessage(conn)));
 
-    DbRows rows;
+    std::vector<Result> results;
     std::optional<DbError> failure;
     for (;;) {
         while (PQisBusy(conn)) {
@@ -112,26 +118,11 @@ DbRows collect(PGconn* conn, Clock::time_point deadline, std::chrono::millisecon
                               fmt::format("no answer within {} ms", timeout.count()));
             if (!PQconsumeInput(conn)) throw ConnectionLost(first_line(PQerrorMessage(conn)));
         }
-        std::unique_ptr<PGresult, decltype(&PQclear)> result(PQgetResult(conn), &PQclear);
+        Result result(PQgetResult(conn), &PQclear);
         if (!result) break;
         auto status = PQresultStatus(result.get());
         if (status == PGRES_TUPLES_OK) {
-            int n_rows = PQntuples(result.get());
-            int n_cols = PQnfields(result.get());
-            rows.reserve(rows.size() + static_cast<std::size_t>(n_rows));
-            for (int r = 0; r < n_rows; ++r) {
-                DbRow row;
-                row.reserve(static_cast<std::size_t>(n_cols));
-                for (int c = 0; c < n_cols; ++c) {
-                    if (PQgetisnull(result.get(), r, c))
-                        row.emplace_back(std::nullopt);
-                    else
-                        row.emplace_back(
-                            std::string(PQgetvalue(result.get(), r, c),
-                                        static_cast<std::size_t>(PQgetlength(result.get(), r, c))));
-                }
-                rows.push_back(std::move(row));
-            }
+            results.push_back(std::move(result));
         } else if (status != PGRES_COMMAND_OK && !failure) {
             const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
             const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
@@ -151,7 +142,7 @@ DbRows collect(PGconn* conn, Clock::time_point deadline, std::chrono::millisecon
     }
     if (PQstatus(conn) == CONNECTION_BAD) throw ConnectionLost(first_line(PQerrorMessage(conn)));
     if (failure) throw *failure;
-    return rows;
+    return results;
 }
 
 // A connection that sat idle may have been closed by the server (restart, failover,
@@ -178,6 +169,18 @@ bool conninfo_sets(const std::string& conninfo, const char* keyword) {
 }
 
 }  // namespace
+
+bool DbRowView::is_null(int column) const {
+    return PQgetisnull(result_, row_, column) != 0;
+}
+
+std::string_view DbRowView::value(int column) const {
+    return {PQgetvalue(result_, row_, column), static_cast<std::size_t>(PQgetlength(result_, row_, column))};
+}
+
+int DbRowView::columns() const {
+    return PQnfields(result_);
+}
 
 const char* db_error_kind_name(DbErrorKind kind) {
     switch (kind) {
@@ -306,15 +309,20 @@ bool Pool::ensure_connected(Slot& slot) {
     return true;
 }
 
-DbRows Pool::execute(Slot& slot, Statement statement, const std::vector<DbValue>& params) {
+void Pool::execute(Slot& slot, Statement statement, const std::vector<DbValue>& params,
+                   const DbRowVisitor& visit) {
     const auto& s = prepared(statement);
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
     if (!PQsendQueryPrepared(slot.conn, s.name, static_cast<int>(values.size()), values.data(), nullptr,
-                             nullptr, 0))
+                             nullptr, s.result_format))
         throw ConnectionLost(first_line(PQerrorMessage(slot.conn)));
-    return collect(slot.conn, Clock::now() + options_.query_timeout, options_.query_timeout);
+    auto results = collect(slot.conn, Clock::now() + options_.query_timeout, options_.query_timeout);
+    for (const auto& result : results) {
+        int n_rows = PQntuples(result.get());
+        for (int r = 0; r < n_rows; ++r) visit(DbRowView(result.get(), r));
+    }
 }
 
 Pool::Lease::Lease(Lease&& other) noexcept : pool_(other.pool_), slot_(other.slot_) {
@@ -326,6 +334,22 @@ Pool::Lease::~Lease() {
 }
 
 DbRows Pool::Lease::run(Statement statement, const std::vector<DbValue>& params) {
+    DbRows rows;
+    run(statement, params, [&rows](const DbRowView& view) {
+        DbRow row;
+        row.reserve(static_cast<std::size_t>(view.columns()));
+        for (int c = 0; c < view.columns(); ++c) {
+            if (view.is_null(c))
+                row.emplace_back(std::nullopt);
+            else
+                row.emplace_back(std::string(view.value(c)));
+        }
+        rows.push_back(std::move(row));
+    });
+    return rows;
+}
+
+void Pool::Lease::run(Statement statement, const std::vector<DbValue>& params, const DbRowVisitor& visit) {
     Slot& slot = *pool_->slots_[slot_];
     for (int attempt = 0;; ++attempt) {
         bool fresh = false;
@@ -336,7 +360,7 @@ DbRows Pool::Lease::run(Statement statement, const std::vector<DbValue>& params)
             throw;
         }
         try {
-            return pool_->execute(slot, statement, params);
+            return pool_->execute(slot, statement, params, visit);
         } catch (const ConnectionLost& e) {
             pool_->drop(slot);
             // A connection that was fine when last used may have died since without us noticing

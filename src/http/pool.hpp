@@ -4,14 +4,18 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metrics.hpp"
+
+struct pg_result;  // libpq's PGresult
 
 namespace gencontrol::http {
 
@@ -44,6 +48,24 @@ using DbValue = std::optional<std::string>;  // text format; empty for SQL NULL
 using DbRow = std::vector<DbValue>;
 using DbRows = std::vector<DbRow>;
 
+// One row of an answer, readable only while a visitor runs: the large answers (validate) are read
+// in place instead of being copied into DbRows first.
+class DbRowView {
+public:
+    bool is_null(int column) const;
+    // The column as the statement asks for it: text, or PostgreSQL's binary form for validate
+    // (tenant_shard_id: its 18 bytes; boolean: one byte, 0 or 1). Empty for SQL NULL.
+    std::string_view value(int column) const;
+    int columns() const;
+
+private:
+    friend class Pool;
+    DbRowView(const ::pg_result* result, int row) : result_(result), row_(row) {}
+    const ::pg_result* result_;
+    int row_;
+};
+using DbRowVisitor = std::function<void(const DbRowView&)>;
+
 class Pool {
 public:
     struct Options {
@@ -62,6 +84,9 @@ public:
         ~Lease();
         // Runs a prepared statement, reconnecting first if needed. Throws DbError.
         DbRows run(Statement statement, const std::vector<DbValue>& params);
+        // The same, handing each row of the answer to visit, in order, once the whole answer has
+        // arrived (so a retry on a new connection never shows a row twice).
+        void run(Statement statement, const std::vector<DbValue>& params, const DbRowVisitor& visit);
 
     private:
         friend class Pool;
@@ -88,7 +113,8 @@ private:
     // Returns true when it had to open a new connection.
     bool ensure_connected(Slot& slot);
     void drop(Slot& slot);
-    DbRows execute(Slot& slot, Statement statement, const std::vector<DbValue>& params);
+    void execute(Slot& slot, Statement statement, const std::vector<DbValue>& params,
+                 const DbRowVisitor& visit);
     void release(std::size_t slot);
 
     Options options_;

@@ -9,6 +9,7 @@
 
 #include "metrics.hpp"
 #include "pool.hpp"
+#include "validate_batch.hpp"
 
 namespace gencontrol::http {
 
@@ -25,6 +26,7 @@ Reply error_reply(int status, std::string_view message);
 struct RouteContext {
     Pool& pool;
     Metrics& metrics;
+    ValidateBatcher& validate;
     std::string_view body;
 };
 

@@ -109,8 +109,13 @@ DbErrorReply reply_for_db_error(const DbError& error, int timeout_seconds) {
     return {500, "internal error", false};
 }
 
-Router::Router(Pool& pool, const JwtVerifier& verifier, Metrics& metrics, int timeout_seconds)
-    : pool_(pool), verifier_(verifier), metrics_(metrics), timeout_seconds_(timeout_seconds) {}
+Router::Router(Pool& pool, const JwtVerifier& verifier, Metrics& metrics, int timeout_seconds,
+               int validate_calls)
+    : pool_(pool),
+      verifier_(verifier),
+      metrics_(metrics),
+      timeout_seconds_(timeout_seconds),
+      validate_(pool, metrics, validate_calls) {}
 
 std::string_view Router::route_label(std::string_view path) {
     for (const auto& route : kRoutes)
@@ -144,7 +149,7 @@ Reply Router::handle(const Request& request) const {
         return reply;
     }
 
-    RouteContext context{pool_, metrics_, request.body};
+    RouteContext context{pool_, metrics_, validate_, request.body};
     try {
         return match->handler(context);
     } catch (const DbError& e) {

@@ -11,6 +11,7 @@
 #include "metrics.hpp"
 #include "pool.hpp"
 #include "routes.hpp"
+#include "validate_batch.hpp"
 
 namespace gencontrol::http {
 
@@ -33,7 +34,9 @@ public:
         std::string_view body;
     };
 
-    Router(Pool& pool, const JwtVerifier& verifier, Metrics& metrics, int timeout_seconds);
+    // validate_calls: how many gen_validate calls may run at once (ValidateBatcher).
+    Router(Pool& pool, const JwtVerifier& verifier, Metrics& metrics, int timeout_seconds,
+           int validate_calls);
     Reply handle(const Request& request) const;
 
     // The metrics label for a path: the route's own path, or "unmatched".
@@ -44,6 +47,7 @@ private:
     const JwtVerifier& verifier_;
     Metrics& metrics_;
     int timeout_seconds_;
+    mutable ValidateBatcher validate_;
 };
 
 class Server {

@@ -63,6 +63,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 0: {
             auto parsed = parse_validate_request(input);
             check_refusal(parsed);
+            // The streaming fast path must agree with the tree parser on every input.
+            auto reference = parse_validate_request_without_fast_path(input);
+            check(parsed.value.has_value() == reference.value.has_value());
+            if (parsed.value) {
+                check(parsed.value->tenants.size() == reference.value->tenants.size());
+                for (std::size_t i = 0; i < parsed.value->tenants.size(); ++i) {
+                    check(parsed.value->tenants[i].id == reference.value->tenants[i].id);
+                    check(parsed.value->tenants[i].generation == reference.value->tenants[i].generation);
+                }
+            } else {
+                check(parsed.error.status == reference.error.status &&
+                      parsed.error.message == reference.error.message);
+            }
             if (parsed.value) {
                 std::vector<ValidateResult> results;
                 for (const auto& e : parsed.value->tenants) {

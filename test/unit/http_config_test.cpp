@@ -175,7 +175,7 @@ protected:
         : pool({"host=/nonexistent/gencontrol-test port=1 dbname=x connect_timeout=1", 2,
                 std::chrono::milliseconds(500), std::chrono::milliseconds(1000)},
                metrics),
-          router(pool, verifier, metrics, 1) {}
+          router(pool, verifier, metrics, 1, 2) {}
 
     Reply call(std::string_view method, std::string_view path, std::string_view body = {},
                std::string_view auth = {}) {

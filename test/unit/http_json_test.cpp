@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 using namespace gencontrol::http;
 
@@ -153,6 +154,90 @@ TEST(ValidateRequest, ParsesTenThousandEntries) {
     ASSERT_TRUE(parsed.value) << parsed.error.message;
     ASSERT_EQ(parsed.value->tenants.size(), 10000u);
     EXPECT_EQ(parsed.value->tenants[9999].generation, 10000u);
+}
+
+// The streaming fast path must give exactly the tree parser's answer, value or refusal.
+void expect_same_as_tree_parser(const std::string& body) {
+    auto fast = parse_validate_request(body);
+    auto tree = parse_validate_request_without_fast_path(body);
+    ASSERT_EQ(fast.value.has_value(), tree.value.has_value()) << body;
+    if (!tree.value) {
+        EXPECT_EQ(fast.error.status, tree.error.status) << body;
+        EXPECT_EQ(fast.error.message, tree.error.message) << body;
+        return;
+    }
+    ASSERT_EQ(fast.value->tenants.size(), tree.value->tenants.size()) << body;
+    for (std::size_t i = 0; i < tree.value->tenants.size(); ++i) {
+        EXPECT_EQ(fast.value->tenants[i].id, tree.value->tenants[i].id) << body;
+        EXPECT_EQ(fast.value->tenants[i].generation, tree.value->tenants[i].generation) << body;
+    }
+}
+
+TEST(ValidateRequest, FastPathAgreesWithTheTreeParser) {
+    const std::string id = json_string(kTenant);
+    const std::string good = entry(id, "7");
+    const std::vector<std::string> bodies = {
+        validate_body(good),
+        validate_body(good + "," + entry(json_string(std::string(kTenant) + "-0102"), "4294967295")),
+        R"({"tenants": []})",
+        R"( { "tenants" : [ { "gen" : 0 , "id" : ")" + std::string(kTenant) + R"(" } ] } )",
+        // Unknown members of every shape, at both levels, before and after the known ones.
+        R"({"x": {"tenants": [1], "id": [{"gen": "a"}]}, "tenants": [{"y": [[{}], null], "id": )" + id +
+            R"(, "z": {"gen": -1}, "gen": 3, "w": 1.5}], "v": [true, false, null, "s", 2, -2]})",
+        // Repeated keys: the tree parser keeps the last value.
+        R"({"tenants": 5, "tenants": [)" + good + "]}",
+        R"({"tenants": [)" + good + R"(], "tenants": []})",
+        R"({"tenants": [{"id": "nope", "id": )" + id + R"(, "gen": 1}]})",
+        R"({"tenants": [{"id": )" + id + R"(, "gen": 1, "gen": 2}]})",
+        R"({"tenants": [{"id": )" + id + R"(, "gen": 1, "gen": -2}]})",
+        // Escapes in keys and values, numbers at the edges of their type.
+        R"({"t\u0065nants": [{"\u0069d": "072f1291a5310026820b2fe4b296893\u0034", "gen": 9}]})",
+        validate_body(entry(id, "-0")),
+        validate_body(entry(id, "-1")),
+        validate_body(entry(id, "4294967296")),
+        validate_body(entry(id, "18446744073709551615")),
+        validate_body(entry(id, "18446744073709551616")),
+        validate_body(entry(id, "1e2")),
+        validate_body(entry(id, "1.0")),
+        validate_body(entry(id, "\"1\"")),
+        validate_body(entry(id, "null")),
+        validate_body(entry(id, "true")),
+        validate_body(entry("null", "1")),
+        validate_body(entry("5", "1")),
+        validate_body(entry(json_string(std::string(kTenant) + "-0000"), "1")),
+        validate_body(entry(json_string(std::string(kTenant) + "-0201"), "1")),
+        validate_body(R"({"id": )" + id + "}"),
+        validate_body(R"({"gen": 1})"),
+        validate_body("[]"),
+        validate_body("1"),
+        R"({"tenants": {}})",
+        R"({"tenants": null})",
+        R"({})",
+        R"([])",
+        R"("tenants")",
+        "",
+        "\xEF\xBB\xBF" + validate_body(good),
+        validate_body(good) + " x",
+        validate_body(good) + "{}",
+        validate_body(good).substr(1),
+        R"({"tenants": [)" + good,
+        R"({"tenants": [)" + good + ",]}",
+        R"({"tenants": [{"id": "\ud800", "gen": 1}]})",
+        "{\"tenants\": [{\"id\": \"\xff\", \"gen\": 1}]}",
+    };
+    for (const auto& body : bodies) expect_same_as_tree_parser(body);
+
+    // Every single-byte deletion, and a replacement by each JSON-significant byte, of one body.
+    const std::string base = R"({"tenants": [{"id": ")" + std::string(kTenant) +
+                             R"(-0102", "gen": 12, "x": [1, {"a": null}]}, {"gen": 0, "id": )" + id + "}]}";
+    for (std::size_t i = 0; i < base.size(); ++i) {
+        expect_same_as_tree_parser(base.substr(0, i) + base.substr(i + 1));
+        for (char c : std::string("{}[],:\"\\ 0-a.e")) {
+            std::string mutated = base;
+            mutated[i] = c;
+            expect_same_as_tree_parser(mutated);
+        }
+    }
 }
 
 // --- re-attach ----------------------------------------------------------------------------

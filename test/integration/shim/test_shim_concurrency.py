@@ -1,8 +1,9 @@
 """64 concurrent clients on one gencontrol-http (pool of 8) mixing attach-hook, validate and
 re-attach on the same shards, each over its own keep-alive connection: no request may fail, and
-no generation may be handed out twice.
+no generation may be handed out twice. Then concurrent validates on a shim that lets one
+gen_validate call run at a time, so requests share calls: each must get exactly its own answer.
 
-PostgreSQL on 15456; the shim on 15477.
+PostgreSQL on 15456; the shims on 15477 and 15478.
 """
 import collections
 import http.client
@@ -93,6 +94,55 @@ class ShimConcurrencyTest(ClusterTestCase):
         ok = sum(self.shim.metric(f'gencontrol_http_requests_total{{route="{route}",method="POST",status="200"}}') or 0
                  for route in ("/debug/v1/attach-hook", "/upcall/v1/validate", "/upcall/v1/re-attach"))
         self.assertGreaterEqual(ok, CLIENTS * REQUESTS_PER_CLIENT)
+
+
+    def test_validates_sharing_a_call_each_get_exactly_their_own_answer(self):
+        shim = Shim("concurrency-coalesce", 15478, self.cluster.conninfo(DATABASE), args=["--validate-calls", "1"])
+        self.addCleanup(shim.stop)
+        shim.start()
+        known = [tenant(0x9000 + i, (i % 4, 4) if i % 5 == 0 else None) for i in range(40)]
+        unknown = [tenant(0x9900 + i) for i in range(10)]
+        generation = {}
+        for i, t in enumerate(known):
+            response = shim.post("/debug/v1/attach-hook", {"tenant_shard_id": t, "node_id": 1 + i % NODES})
+            self.assertEqual(response.status, 200, response)
+            generation[t] = response.json()["gen"]
+        failures = []
+
+        def client(number):
+            rng = random.Random(1000 + number)
+            conn = http.client.HTTPConnection("127.0.0.1", shim.port, timeout=60)
+            try:
+                for _ in range(30):
+                    entries, expected = [], []
+                    for _ in range(rng.choice((1, 2, 5, 64, 128))):
+                        t = rng.choice(known + unknown)
+                        gen = rng.choice((generation.get(t, 1), generation.get(t, 1) + 1, 0, 4294967295))
+                        entries.append({"id": t, "gen": gen})
+                        if t in generation:
+                            expected.append({"id": t, "valid": gen == generation[t]})
+                    conn.request("POST", "/upcall/v1/validate", body=json.dumps({"tenants": entries}),
+                                 headers={"Content-Type": "application/json"})
+                    response = conn.getresponse()
+                    payload = response.read()
+                    if response.status != 200 or json.loads(payload) != {"tenants": expected}:
+                        failures.append((number, response.status, payload[:200], entries[:4]))
+            except Exception as e:  # noqa: BLE001 - any client error is a failed request
+                failures.append(("client", number, repr(e)))
+            finally:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(32)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        self.assertFalse(any(t.is_alive() for t in threads), "a client hung")
+        self.assertEqual(failures, [])
+        calls = shim.metric("gencontrol_validate_calls_total ")
+        requests = shim.metric("gencontrol_validate_call_requests_total ")
+        self.assertEqual(requests, 32 * 30)
+        self.assertLess(calls, requests, "no two validate requests ever shared a call")
 
 
 if __name__ == "__main__":
