@@ -5,13 +5,7 @@ BEGIN;
 SET search_path = gencontrol, public;
 SELECT plan(14);
 
-CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
-    SELECT format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
-                  current_setting('port'), current_database(), current_user)
-$$;
-CREATE FUNCTION pg_temp.run(connection text, query text) RETURNS text LANGUAGE sql AS $$
-    SELECT dblink_exec(connection, format('DO %L', format('BEGIN PERFORM * FROM (%s) q; END', query)))
-$$;
+\ir dblink_sessions.psql
 SELECT dblink_connect('controller', pg_temp.conninfo());
 SELECT dblink_connect('validator', pg_temp.conninfo());
 SELECT dblink_exec('controller', 'SET search_path = gencontrol, public');

@@ -7,13 +7,7 @@ BEGIN;
 SET search_path = gencontrol, public;
 SELECT plan(6);
 
-CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
-    SELECT format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
-                  current_setting('port'), current_database(), current_user)
-$$;
-CREATE FUNCTION pg_temp.run(connection text, query text) RETURNS text LANGUAGE sql AS $$
-    SELECT dblink_exec(connection, format('DO %L', format('BEGIN PERFORM * FROM (%s) q; END', query)))
-$$;
+\ir dblink_sessions.psql
 SELECT dblink_connect('async', pg_temp.conninfo());
 SELECT pg_temp.run('async', $$SELECT gencontrol.node_register(901, 'ps901', 9898, 'ps901', 6400)$$);
 SELECT dblink_exec('async', $$CREATE TABLE IF NOT EXISTS public.durability_plain (generation int)$$);

@@ -4,13 +4,7 @@ BEGIN;
 SET search_path = gencontrol, public;
 SELECT plan(6);
 
-CREATE FUNCTION pg_temp.conninfo() RETURNS text LANGUAGE sql AS $$
-    SELECT format('host=%s port=%s dbname=%s user=%s', current_setting('unix_socket_directories'),
-                  current_setting('port'), current_database(), current_user)
-$$;
-CREATE FUNCTION pg_temp.run(connection text, query text) RETURNS text LANGUAGE sql AS $$
-    SELECT dblink_exec(connection, format('DO %L', format('BEGIN PERFORM * FROM (%s) q; END', query)))
-$$;
+\ir dblink_sessions.psql
 -- True once some session waits for a gencontrol node lock (or, for rows, any lock).
 CREATE FUNCTION pg_temp.someone_waits(kind text) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
