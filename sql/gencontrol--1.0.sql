@@ -180,8 +180,17 @@ SELECT pg_catalog.pg_extension_config_dump('gencontrol.generation_log_log_id_seq
 CREATE FUNCTION gencontrol.tenant_shards_guard() RETURNS trigger
     AS 'MODULE_PATHNAME' LANGUAGE C;
 
+-- AFTER with a WHEN clause: an update that raises the generation queues nothing and takes no
+-- extra row lock (a BEFORE row trigger makes PostgreSQL lock every updated row first, one
+-- more WAL record per bump). An offending update still fails, and with it its transaction.
+-- UPDATE OF generation: a generation not in the SET list cannot change.
 CREATE TRIGGER tenant_shards_generation_only_grows
-    BEFORE UPDATE OR DELETE ON gencontrol.tenant_shards
+    AFTER UPDATE OF generation ON gencontrol.tenant_shards
+    FOR EACH ROW
+    WHEN (OLD.generation IS NOT NULL AND (NEW.generation IS NULL OR NEW.generation <= OLD.generation))
+    EXECUTE FUNCTION gencontrol.tenant_shards_guard();
+CREATE TRIGGER tenant_shards_never_deleted
+    BEFORE DELETE ON gencontrol.tenant_shards
     FOR EACH ROW EXECUTE FUNCTION gencontrol.tenant_shards_guard();
 CREATE TRIGGER tenant_shards_no_truncate
     BEFORE TRUNCATE ON gencontrol.tenant_shards

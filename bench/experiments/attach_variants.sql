@@ -1,3 +1,4 @@
+-- (Measured on 7f413b0, when gen_attach still locked the node row; see ANALYSIS.md.)
 -- How much of gen_attach's work each design choice costs, measured with PL/pgSQL stand-ins on
 -- gencontrol's own tables (same rows, guard trigger, foreign key). Load into the benchmark
 -- database, then time them with run_pgbench.py and pgbench/attach_*.sql:

@@ -1,5 +1,8 @@
 // gen_re_attach: a node restarted. Every shard attached to it gets a new generation in one
 // set-oriented statement that locks rows in primary-key order; its secondaries are listed.
+// The common case is one UPDATE pass over the node's index; a node holding a shard whose
+// generation cannot grow takes the slower pass that finds and detaches it.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +43,58 @@ SELECT id, generation, NULL, true FROM locked WHERE generation = 2147483647
 ORDER BY 1
 )SQL",
                              "b");
+
+// The fast path: one UPDATE walks the node's (attached_node, id) index, so rows are locked in
+// primary-key order, bumped, logged and returned in a single pass. A shard at 2147483647 makes
+// generation + 1 overflow (22003): the caller then rolls this back and takes bump_attached.
+spi::Statement bump_in_one_pass(R"SQL(
+WITH bumped AS (
+    UPDATE gencontrol.tenant_shards
+       SET generation = generation + 1, updated_at = now()
+     WHERE attached_node = $1 AND generation IS NOT NULL
+    RETURNING id, generation, stripe_size),
+logged AS (
+    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
+    SELECT id, generation - 1, generation, $1, 're_attach', session_user FROM bumped)
+SELECT id, generation, stripe_size, false AS exhausted FROM bumped
+)SQL",
+                                "b");
+
+// Runs bump_in_one_pass in a subtransaction with the planner held to index scans (which
+// return the node's shards in key order). Returns the row count, or nullopt when a shard's
+// generation is exhausted and nothing was changed.
+std::optional<std::uint64_t> bump_fast(Datum* node_arg) {
+    MemoryContext context = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    // A subtransaction abort also pops this GUC level; a successful pass pops it below.
+    int guc_level = pg::call([] {
+        BeginInternalSubTransaction(nullptr);
+        int level = NewGUCNestLevel();
+        for (const char* name : {"enable_seqscan", "enable_bitmapscan"})
+            (void)set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+        return level;
+    });
+    MemoryContextSwitchTo(context);
+    auto restore = [&] {
+        MemoryContextSwitchTo(context);
+        CurrentResourceOwner = owner;
+    };
+    std::uint64_t rows = 0;
+    try {
+        rows = bump_in_one_pass.run(node_arg, nullptr, false);
+    } catch (const pg::PgError& error) {
+        pg::call([] { RollbackAndReleaseCurrentSubTransaction(); });
+        restore();
+        if (error.data->sqlerrcode == ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE) return std::nullopt;
+        throw;
+    }
+    pg::call([&] {
+        AtEOXact_GUC(true, guc_level);
+        ReleaseCurrentSubTransaction();
+    });
+    restore();
+    return rows;
+}
 
 spi::Statement detach_exhausted(R"SQL(
 WITH detached AS (
@@ -86,7 +141,8 @@ GENCONTROL_FUNCTION(gen_re_attach) {
                       "node " + std::to_string(node) + " was deleted and cannot re-attach");
         if (status != "active") activate_node.run(node_arg, nullptr, false);
 
-        std::uint64_t rows = bump_attached.run(node_arg, nullptr, false);
+        auto fast = bump_fast(node_arg);
+        std::uint64_t rows = fast ? *fast : bump_attached.run(node_arg, nullptr, false);
         std::vector<Datum> exhausted;
         pg::call([&] {
             for (std::uint64_t row = 0; row < rows; ++row) {
