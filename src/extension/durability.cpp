@@ -27,7 +27,8 @@ bool synchronous_standbys_defined() {
 // attach is an unknown outcome to the caller, never an acknowledged one.
 void wait_for_synchronous_standby() {
     if (!SyncRepRequested()) return;
-    int mode = synchronous_commit >= SYNCHRONOUS_COMMIT_REMOTE_APPLY ? SYNC_REP_WAIT_APPLY : SYNC_REP_WAIT_FLUSH;
+    int mode =
+        synchronous_commit >= SYNCHRONOUS_COMMIT_REMOTE_APPLY ? SYNC_REP_WAIT_APPLY : SYNC_REP_WAIT_FLUSH;
     XLogRecPtr commit_end = XactLastCommitEnd;
     for (;;) {
         LWLockAcquire(SyncRepLock, LW_SHARED);

@@ -17,12 +17,10 @@ void check_update(TriggerData* trigger) {
     Datum old_value = heap_getattr(trigger->tg_trigtuple, generation_column, desc, &old_null);
     Datum new_value = heap_getattr(trigger->tg_newtuple, generation_column, desc, &new_null);
     if (old_null) return;  // a shard's first generation
-    bool targeted =
-        bms_is_member(generation_column - FirstLowInvalidHeapAttributeNumber, trigger->tg_updatedcols);
+    // The trigger is AFTER UPDATE OF generation WHEN (NEW <= OLD or NULL): it fires only on
+    // an offending write, and a generation in the SET list that did not grow is one.
     std::int32_t old_generation = DatumGetInt32(old_value);
-    bool lowered = new_null || DatumGetInt32(new_value) < old_generation;
-    bool reused = targeted && !new_null && DatumGetInt32(new_value) == old_generation;
-    if (!lowered && !reused) return;
+    if (!new_null && DatumGetInt32(new_value) > old_generation) return;
 
     Datum id = heap_getattr(trigger->tg_trigtuple, id_column, desc, &id_null);
     std::string shard = id_null ? "?" : gencontrol::tenant_shard_id_text(id);

@@ -6,25 +6,58 @@
 
 namespace gencontrol {
 
+namespace {
+
+// What a probe needs to know about tenant_shards, looked up once per backend and forgotten
+// when PostgreSQL invalidates the table (ALTER, or DROP and CREATE EXTENSION).
+struct TableShape {
+    Oid table = InvalidOid;
+    Oid index = InvalidOid;
+    RegProcedure equal_proc = InvalidOid;
+    AttrNumber generation_column = InvalidAttrNumber;
+    AttrNumber deleted_column = InvalidAttrNumber;
+};
+
+TableShape shape;
+
+void forget_shape(Datum, Oid relid) {
+    if (!OidIsValid(relid) || relid == shape.table || relid == shape.index) shape = TableShape{};
+}
+
+// Runs inside pg::call: may raise.
+void learn_shape() {
+    TableShape learned;
+    Oid schema = get_namespace_oid("gencontrol", false);
+    learned.table = get_relname_relid("tenant_shards", schema);
+    if (!OidIsValid(learned.table)) elog(ERROR, "gencontrol: table gencontrol.tenant_shards is missing");
+    Relation table = table_open(learned.table, AccessShareLock);
+    learned.index = RelationGetPrimaryKeyIndex(table);
+    table_close(table, NoLock);
+    if (!OidIsValid(learned.index)) elog(ERROR, "gencontrol: gencontrol.tenant_shards has no primary key");
+    Relation index = index_open(learned.index, AccessShareLock);
+    Oid key_type = index->rd_opcintype[0];
+    Oid equal_op = get_opfamily_member(index->rd_opfamily[0], key_type, key_type, BTEqualStrategyNumber);
+    index_close(index, NoLock);
+    learned.equal_proc = get_opcode(equal_op);
+    learned.generation_column = get_attnum(learned.table, "generation");
+    learned.deleted_column = get_attnum(learned.table, "deleted_at");
+    if (!RegProcedureIsValid(learned.equal_proc) || learned.generation_column == InvalidAttrNumber ||
+        learned.deleted_column == InvalidAttrNumber)
+        elog(ERROR, "gencontrol: gencontrol.tenant_shards does not have the expected shape");
+    shape = learned;
+}
+
+}  // namespace
+
+void register_shard_lookup_invalidation() {
+    CacheRegisterRelcacheCallback(forget_shape, Datum(0));
+}
+
 void ShardLookup::open(Snapshot snapshot) {
     pg::call([&] {
-        Oid schema = get_namespace_oid("gencontrol", false);
-        Oid table_oid = get_relname_relid("tenant_shards", schema);
-        if (!OidIsValid(table_oid)) elog(ERROR, "gencontrol: table gencontrol.tenant_shards is missing");
-        table_ = table_open(table_oid, AccessShareLock);
-        Oid index_oid = RelationGetPrimaryKeyIndex(table_);
-        if (!OidIsValid(index_oid)) elog(ERROR, "gencontrol: gencontrol.tenant_shards has no primary key");
-        index_ = index_open(index_oid, AccessShareLock);
-
-        Oid key_type = index_->rd_opcintype[0];
-        Oid equal_op = get_opfamily_member(index_->rd_opfamily[0], key_type, key_type, BTEqualStrategyNumber);
-        equal_proc_ = get_opcode(equal_op);
-        generation_column_ = get_attnum(table_oid, "generation");
-        deleted_column_ = get_attnum(table_oid, "deleted_at");
-        if (!RegProcedureIsValid(equal_proc_) || generation_column_ == InvalidAttrNumber ||
-            deleted_column_ == InvalidAttrNumber)
-            elog(ERROR, "gencontrol: gencontrol.tenant_shards does not have the expected shape");
-
+        if (!OidIsValid(shape.table)) learn_shape();
+        table_ = table_open(shape.table, AccessShareLock);
+        index_ = index_open(shape.index, AccessShareLock);
         snapshot_ = RegisterSnapshot(snapshot);
         slot_ = table_slot_create(table_, nullptr);
         scan_ = index_beginscan(table_, index_, snapshot_, 1, 0);
@@ -34,14 +67,14 @@ void ShardLookup::open(Snapshot snapshot) {
 ShardState ShardLookup::find(Datum tenant) {
     return pg::call([&] {
         ScanKeyData key;
-        ScanKeyInit(&key, 1, BTEqualStrategyNumber, equal_proc_, tenant);
+        ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         ShardState state;
         // The key is unique, so under an MVCC snapshot at most one version is visible.
         if (index_getnext_slot(scan_, ForwardScanDirection, slot_)) {
             bool generation_null, deleted_null;
-            Datum generation = slot_getattr(slot_, generation_column_, &generation_null);
-            (void)slot_getattr(slot_, deleted_column_, &deleted_null);
+            Datum generation = slot_getattr(slot_, shape.generation_column, &generation_null);
+            (void)slot_getattr(slot_, shape.deleted_column, &deleted_null);
             state.known = deleted_null;
             state.generation = generation_null ? 0 : DatumGetInt32(generation);
         }

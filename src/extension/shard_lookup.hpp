@@ -28,9 +28,10 @@ private:
     IndexScanDesc scan_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
     Snapshot snapshot_ = nullptr;
-    RegProcedure equal_proc_ = InvalidOid;
-    AttrNumber generation_column_ = InvalidAttrNumber;
-    AttrNumber deleted_column_ = InvalidAttrNumber;
 };
+
+// Registers the relcache invalidation callback that forgets the table's cached shape; called
+// once from _PG_init.
+void register_shard_lookup_invalidation();
 
 }  // namespace gencontrol

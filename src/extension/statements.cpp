@@ -1,5 +1,6 @@
 // Saved SPI plans: prepared on first use, re-prepared if the extension's type was recreated
 // (DROP and CREATE EXTENSION in one session would otherwise leave plans naming a dead type).
+// The type's OID is looked up again only after PostgreSQL signals a change to pg_type.
 #include "statements.hpp"
 
 #include "guards.hpp"
@@ -7,8 +8,13 @@
 namespace gencontrol::spi {
 namespace {
 
-Oid cached_type = InvalidOid;
+Oid cached_type = InvalidOid;   // invalid after any pg_type change: look it up again
+Oid planned_type = InvalidOid;  // the type the saved plans were prepared with
 std::uint64_t plan_epoch = 1;
+
+void forget_type(Datum, int, uint32) {
+    cached_type = InvalidOid;
+}
 
 Oid lookup_type() {
     Oid schema = get_namespace_oid("gencontrol", false);
@@ -32,12 +38,18 @@ Oid oid_for(char letter, Oid tenant_type) {
 }  // namespace
 
 Oid tenant_shard_id_type() {
-    Oid current = pg::call([] { return lookup_type(); });
-    if (current != cached_type) {
-        cached_type = current;
-        ++plan_epoch;
+    if (!OidIsValid(cached_type)) {
+        cached_type = pg::call([] { return lookup_type(); });
+        if (cached_type != planned_type) {
+            planned_type = cached_type;
+            ++plan_epoch;
+        }
     }
-    return current;
+    return cached_type;
+}
+
+void register_type_invalidation() {
+    CacheRegisterSyscacheCallback(TYPEOID, forget_type, Datum(0));
 }
 
 SPIPlanPtr Statement::plan() {

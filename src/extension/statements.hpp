@@ -38,7 +38,10 @@ std::optional<std::int32_t> int32_value(std::uint64_t row, int column);
 std::optional<std::int64_t> int64_value(std::uint64_t row, int column);
 bool bool_value(std::uint64_t row, int column);
 
-// The current OID of gencontrol.tenant_shard_id.
+// The current OID of gencontrol.tenant_shard_id, cached until pg_type changes.
 Oid tenant_shard_id_type();
+
+// Registers the pg_type invalidation callback; called once from _PG_init.
+void register_type_invalidation();
 
 }  // namespace gencontrol::spi

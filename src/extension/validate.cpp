@@ -10,11 +10,9 @@
 #include "durability.hpp"
 #include "guards.hpp"
 #include "shard_lookup.hpp"
-#include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
 
 namespace pg = gencontrol::pg;
-namespace spi = gencontrol::spi;
 
 namespace {
 
@@ -34,13 +32,12 @@ struct Pairs {
 Pairs deconstruct(ArrayType* tenants, ArrayType* generations) {
     Pairs pairs{};
     int generation_count = 0;
-    Oid tenant_type = spi::tenant_shard_id_type();
     pg::call([&] {
         if (ARR_NDIM(tenants) > 1 || ARR_NDIM(generations) > 1)
             ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
                             errmsg("gen_validate: tenants and generations must be one-dimensional arrays")));
-        deconstruct_array(tenants, tenant_type, 18, false, TYPALIGN_CHAR, &pairs.tenants, &pairs.tenant_nulls,
-                          &pairs.count);
+        deconstruct_array(tenants, ARR_ELEMTYPE(tenants), 18, false, TYPALIGN_CHAR, &pairs.tenants,
+                          &pairs.tenant_nulls, &pairs.count);
         deconstruct_array(generations, INT4OID, 4, true, TYPALIGN_INT, &pairs.generations,
                           &pairs.generation_nulls, &generation_count);
     });
