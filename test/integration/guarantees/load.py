@@ -19,8 +19,6 @@ import psycopg2
 from history import ATTACH, FAIL, OK, RE_ATTACH, UNKNOWN, VALIDATE, VALIDATE_BATCH, Op
 
 LONG = os.environ.get("GENCONTROL_LONG") == "1"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SHIM_BINARY = os.path.join(ROOT, "build", "gencontrol-http")
 
 
 def scaled(normal, long):

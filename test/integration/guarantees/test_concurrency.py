@@ -14,7 +14,7 @@ import psycopg2  # noqa: E402
 from harness import DATABASE, fresh_cluster  # noqa: E402
 from history import FAIL, OK, check  # noqa: E402
 from load import Load, scaled, standard_targets, stored_generations, summary  # noqa: E402
-from shim_process import Shim, shim_available  # noqa: E402
+from shimproc import Shim, available as shim_available  # noqa: E402
 
 PORT = 15500
 SHIM_PORT = 15501
@@ -43,7 +43,7 @@ class ConcurrencyTest(unittest.TestCase):
         cls.dsn = cls.cluster.conninfo(DATABASE)
         cls.shim = None
         if shim_available():
-            cls.shim = Shim("it-guarantees-concurrency-shim", SHIM_PORT, cls.dsn, pool_size=8)
+            cls.shim = Shim("it-guarantees-concurrency-shim", SHIM_PORT, cls.dsn, args=["--pool-size", "8"], log_level="info")
             cls.addClassCleanup(cls.shim.stop)
             cls.shim.start()
 

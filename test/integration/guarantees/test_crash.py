@@ -24,7 +24,7 @@ from history import (ATTACH, DUPLICATE, FAIL, OK, ORDER, UNKNOWN, Op,  # noqa: E
                      acknowledgements, check, lost_acknowledgements)
 from load import Load, scaled, standard_targets, stored_generations, summary  # noqa: E402
 from pgcluster import run_as_server  # noqa: E402
-from shim_process import Shim, shim_available  # noqa: E402
+from shimproc import Shim, available as shim_available  # noqa: E402
 
 PORT = 15510
 SHIM_PORT = 15511
@@ -69,7 +69,7 @@ class CrashTest(unittest.TestCase):
         cls.dsn = cls.cluster.conninfo(DATABASE)
         cls.shim = None
         if shim_available():
-            cls.shim = Shim("it-guarantees-crash-shim", SHIM_PORT, cls.dsn, pool_size=8)
+            cls.shim = Shim("it-guarantees-crash-shim", SHIM_PORT, cls.dsn, args=["--pool-size", "8"], log_level="info")
             cls.addClassCleanup(cls.shim.stop)
             cls.shim.start()
 

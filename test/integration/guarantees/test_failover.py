@@ -19,7 +19,7 @@ from harness import DATABASE, fresh_cluster  # noqa: E402
 from history import FAIL, OK, check, lost_acknowledgements  # noqa: E402
 from load import Load, scaled, standard_targets, stored_generations, summary  # noqa: E402
 from pgcluster import Cluster  # noqa: E402
-from shim_process import Shim, shim_available  # noqa: E402
+from shimproc import Shim, available as shim_available  # noqa: E402
 
 PRIMARY_PORT, STANDBY_PORT, SHIM_PORT = 15520, 15521, 15522
 CANCEL_PRIMARY_PORT, CANCEL_STANDBY_PORT = 15523, 15524
@@ -72,10 +72,10 @@ class FailoverTest(unittest.TestCase):
         cls.dsn = multi_host_conninfo(cls.primary, cls.standby)
         cls.shim = None
         if shim_available():
-            cls.shim = Shim("it-guarantees-failover-shim", SHIM_PORT, cls.dsn, pool_size=8)
+            cls.shim = Shim("it-guarantees-failover-shim", SHIM_PORT, cls.dsn, args=["--pool-size", "8"], log_level="info")
             cls.addClassCleanup(cls.shim.stop)
             cls.shim.start()
-            cls.shim_pid = cls.shim.process.pid
+            cls.shim_pid = cls.shim.proc.pid
         cls.run_failover()
 
     @classmethod
@@ -153,10 +153,10 @@ class FailoverTest(unittest.TestCase):
     @unittest.skipUnless(shim_available(), "build/gencontrol-http is not built: the load ran through SQL only")
     def test_shim_followed_the_failover_without_restart(self):
         self.assertTrue(self.shim.alive())
-        self.assertEqual(self.shim.process.pid, self.shim_pid)
+        self.assertEqual(self.shim.proc.pid, self.shim_pid)
         self.assertGreater(self.load.outcomes("http", since_ns=self.promoted_at)[OK], 10,
                            f"{self.load.errors.most_common(5)}\n{self.shim.log_tail()}")
-        self.assertEqual(self.shim.get("/ready"), 200)
+        self.assertEqual(self.shim.request("GET", "/ready").status, 200)
 
 
 class CancelledSynchronousWaitTest(unittest.TestCase):

@@ -17,7 +17,7 @@ from harness import DATABASE  # noqa: E402
 from history import FAIL, OK, check, lost_acknowledgements  # noqa: E402
 from load import Load, scaled, standard_targets, stored_generations, summary  # noqa: E402
 from patroni_cluster import ETCD, PATRONI, Etcd, PatroniNode  # noqa: E402
-from shim_process import Shim, shim_available  # noqa: E402
+from shimproc import Shim, available as shim_available  # noqa: E402
 
 ETCD_CLIENT, ETCD_PEER = 15540, 15541
 PG_PORTS, REST_PORTS = (15542, 15543), (15544, 15545)
@@ -58,10 +58,10 @@ class PatroniFailoverTest(unittest.TestCase):
                    f"user=postgres target_session_attrs=read-write connect_timeout=3")
         cls.shim = None
         if shim_available():
-            cls.shim = Shim("it-guarantees-patroni-shim", SHIM_PORT, cls.dsn, pool_size=8)
+            cls.shim = Shim("it-guarantees-patroni-shim", SHIM_PORT, cls.dsn, args=["--pool-size", "8"], log_level="info")
             cls.addClassCleanup(cls.shim.stop)
             cls.shim.start()
-            cls.shim_pid = cls.shim.process.pid
+            cls.shim_pid = cls.shim.proc.pid
         cls.settings = first.cluster.psql(
             "SELECT current_setting('synchronous_commit') || ' ' || current_setting('synchronous_standby_names')")
         cls.run_failover()
@@ -120,7 +120,7 @@ class PatroniFailoverTest(unittest.TestCase):
     @unittest.skipUnless(shim_available(), "build/gencontrol-http is not built: the load ran through SQL only")
     def test_shim_followed_the_failover_without_restart(self):
         self.assertTrue(self.shim.alive())
-        self.assertEqual(self.shim.process.pid, self.shim_pid)
+        self.assertEqual(self.shim.proc.pid, self.shim_pid)
         self.assertGreater(self.load.outcomes("http", since_ns=self.promoted_at)[OK], 10,
                            f"{self.load.errors.most_common(5)}\n{self.shim.log_tail()}")
 

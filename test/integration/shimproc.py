@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.path.join(ROOT, "build", "gencontrol-http")
 LOG_DIR = os.path.join(tempfile.gettempdir(), "gencontrol-shim-tests")
 
@@ -65,9 +65,15 @@ def request(port, method, path, body=None, token=None, headers=None, timeout=30,
         conn.close()
 
 
+def available():
+    """Whether the shim is built; tests that need it skip without it."""
+    return os.access(BINARY, os.X_OK)
+
+
 class Shim:
-    def __init__(self, name, port, database_url, keys=(), args=()):
+    def __init__(self, name, port, database_url, keys=(), args=(), log_level="debug"):
         self.name = name
+        self.log_level = log_level
         self.port = port
         self.database_url = database_url
         self.keys = list(keys)
@@ -78,7 +84,7 @@ class Shim:
 
     def argv(self):
         argv = [BINARY, "--listen", f"127.0.0.1:{self.port}", "--database-url", self.database_url,
-                "--log-level", "debug"]
+                "--log-level", self.log_level]
         for key in self.keys:
             argv += ["--jwt-public-key", key]
         return argv + self.args
@@ -119,6 +125,12 @@ class Shim:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines=30):
+        return "".join(self.log().splitlines(keepends=True)[-lines:])
 
     def log(self):
         try:
