@@ -22,7 +22,10 @@ OBJS = \
 	src/extension/advance_all.o \
 	src/extension/guard_trigger.o
 
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+# Point the build at another PostgreSQL with `make PG_CONFIG=/path/to/pg_config`; the scripts
+# and tests take their server binaries from the same pg_config.
+PG_CONFIG ?= pg_config
+export PG_CONFIG
 PG_CPPFLAGS = -Isrc/common -Isrc/extension
 PG_CXXFLAGS = -std=c++20 -fno-omit-frame-pointer -Wno-register
 SHLIB_LINK = -lstdc++

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! /usr/lib/postgresql/15/bin/pg_config --pgxs >/dev/null 2>&1 || ! command -v pgbench >/dev/null ||
+if ! "${PG_CONFIG:-pg_config}" --pgxs >/dev/null 2>&1 || ! command -v pgbench >/dev/null ||
    ! command -v wrk >/dev/null || ! command -v gnuplot >/dev/null; then
   scripts/bootstrap.sh
 fi

@@ -8,8 +8,9 @@ sudo=()
 if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
+export PG_CONFIG=${PG_CONFIG:-pg_config}
 make -s -j"$jobs"
-"${sudo[@]}" make -s install >/dev/null
+"${sudo[@]}" make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs" >/dev/null
-echo "build: extension installed into $(/usr/lib/postgresql/15/bin/pg_config --pkglibdir); shim and tests in build/"
+echo "build: extension installed into $("$PG_CONFIG" --pkglibdir); shim and tests in build/"

@@ -17,7 +17,17 @@ import subprocess
 import sys
 import time
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+
+
+def _pg_bin():
+    """The server binaries of the PostgreSQL that PG_CONFIG (default: pg_config on PATH) names."""
+    if os.environ.get("PG_BIN"):
+        return os.environ["PG_BIN"]
+    pg_config = os.environ.get("PG_CONFIG") or "pg_config"
+    return subprocess.run([pg_config, "--bindir"], check=True, capture_output=True, text=True).stdout.strip()
+
+
+PG_BIN = _pg_bin()
 BASE = os.environ.get("GENCONTROL_CLUSTERS", "/tmp/gencontrol-clusters")
 
 

@@ -18,7 +18,7 @@ CLUSTER_DIR = "/tmp/gencontrol-clusters/" + ("bench" if PORT == "15600" else f"b
 SOCKDIR = CLUSTER_DIR + "/sock"
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PSQL = ["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+PSQL = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
         SOCKDIR, "-p", PORT, "-U", "postgres"]
 
 

@@ -22,7 +22,7 @@ SOCKDIR = CLUSTER_DIR + "/sock"
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cputime  # noqa: E402
 
-PG_BIN = "/usr/lib/postgresql/15/bin"
+PG_BIN = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"], check=True, capture_output=True, text=True).stdout.strip()
 SOCK = SOCKDIR
 PIDFILE = CLUSTER_DIR + "/data/postmaster.pid"
 

@@ -16,7 +16,7 @@ PORT = os.environ.get("BENCH_PORT", "15600")
 CLUSTER_DIR = "/tmp/gencontrol-clusters/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
 SOCKDIR = CLUSTER_DIR + "/sock"
 
-PSQL = ["/usr/lib/postgresql/15/bin/psql", "-X", "-h", SOCKDIR, "-p", PORT,
+PSQL = ["psql", "-X", "-h", SOCKDIR, "-p", PORT,
         "-U", "postgres", "-d", os.environ.get("BENCH_DB", "bench")]
 
 
