@@ -68,7 +68,7 @@ SELECT is(gen_validate('b1031000000000000000000000000000', 2147483647), true,
 -- fewer probes than ids (1.0 probes all 2,000,000 before the timeout is noticed).
 SELECT dblink_connect('v', pg_temp.conninfo());
 SELECT dblink_exec('v', $$CREATE TEMP TABLE big AS
-    SELECT array_agg(lpad(to_hex(i), 32, 'c')::gencontrol.tenant_shard_id) AS ids, array_agg(1) AS gens
+    SELECT array_agg(('c' || lpad(to_hex(i), 31, '0'))::gencontrol.tenant_shard_id) AS ids, array_agg(1) AS gens
       FROM generate_series(1, 2000000) AS i$$);
 CREATE FUNCTION pg_temp.probes() RETURNS bigint LANGUAGE sql AS $$
     SELECT n FROM dblink('v', $q$SELECT idx_scan FROM pg_stat_user_indexes
