@@ -30,16 +30,19 @@ locked AS MATERIALIZED (
      WHERE generation IS NOT NULL ORDER BY id FOR NO KEY UPDATE),
 raised AS (
     UPDATE gencontrol.tenant_shards t
-       SET generation = least(l.generation::bigint + $1, )SQL" + kMax + R"SQL()::integer,
+       SET generation = least(l.generation::bigint + $1, )SQL" +
+                                                     kMax + R"SQL()::integer,
            attached_node = CASE WHEN l.exhausted THEN NULL ELSE t.attached_node END, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" + kMax + R"SQL(
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" +
+                                                     kMax + R"SQL(
     RETURNING t.id, l.generation, t.generation AS new_generation, l.attached_node, l.exhausted),
 stuck AS (
     UPDATE gencontrol.tenant_shards t
        SET attached_node = NULL, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = )SQL" + kMax + R"SQL( AND l.attached_node IS NOT NULL
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = )SQL" +
+                                                     kMax + R"SQL( AND l.attached_node IS NOT NULL
     RETURNING t.id, l.generation, l.generation AS new_generation, l.attached_node, true AS exhausted))SQL",
                                                  R"SQL(
     SELECT id AS tenant, generation AS old_generation, new_generation, attached_node AS node,
@@ -73,10 +76,11 @@ GENCONTROL_FUNCTION(gen_advance_all) {
         auto node = spi::int64_value(row, 3);
         std::string where = node ? " and was detached from node " + std::to_string(*node) : "";
         pg::call([&] {
-            ereport(WARNING, (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
-                                     "last generation (%s)%s",
-                                     name.c_str(), kMax.c_str(), where.c_str()),
-                              errhint("Give the tenant shard a new id (for example a new shard count).")));
+            ereport(WARNING,
+                    (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
+                            "last generation (%s)%s",
+                            name.c_str(), kMax.c_str(), where.c_str()),
+                     errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
     }
     gencontrol::issue_durably();

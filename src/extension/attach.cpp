@@ -37,25 +37,24 @@ spi::Statement insert_shard(gencontrol::logged_change("", R"SQL(
     RETURNING id AS tenant, NULL::integer AS old_generation, generation AS new_generation,
               attached_node AS node, 'attach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                          "Tibi");
+                            "Tibi");
 
 // The update, its log entry and the removal of the node from the shard's secondary locations
 // (a node is never both) in one statement: one executor start instead of three. stripe_size is
 // only ever set here when a deleted shard comes back; for a live one it is NULL or unchanged.
-spi::Statement update_shard(
-    gencontrol::logged_change(R"SQL(
+spi::Statement update_shard(gencontrol::logged_change(R"SQL(
 no_longer_secondary AS (
     DELETE FROM gencontrol.secondary_locations
      WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $3))SQL",
-                              R"SQL(
+                                                      R"SQL(
     UPDATE gencontrol.tenant_shards
        SET generation = $2, attached_node = $3, stripe_size = coalesce($5, stripe_size), deleted_at = NULL,
            updated_at = now()
      WHERE id OPERATOR(gencontrol.=) $1
     RETURNING id AS tenant, $4::integer AS old_generation, generation AS new_generation,
               attached_node AS node, 'attach'::text AS operation)SQL",
-                              "SELECT 1 FROM changes"),
-    "Tibii");
+                                                      "SELECT 1 FROM changes"),
+                            "Tibii");
 
 spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
     UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
@@ -63,7 +62,7 @@ spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
     RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
               $2::bigint AS node, 'detach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                          "Tb");
+                            "Tb");
 
 std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
     if (PG_ARGISNULL(argument)) return std::nullopt;
@@ -109,8 +108,8 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
         auto next = gencontrol::next_generation(old_generation, min_generation);
         if (!next)
             pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                      "tenant shard " + gencontrol::tenant_shard_id_text(tenant) + " has used up its generations (" +
-                          std::to_string(gencontrol::kMaxGeneration) + ")",
+                      "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                          " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
                       "Generations never wrap: a wrapped generation would be lower than one already issued.",
                       "Give the tenant shard a new id (for example a new shard count).");
 

@@ -11,7 +11,8 @@ std::string logged_change(std::string_view before, std::string_view change, std:
     // session_user, not current_user: the functions run as the extension's owner.
     sql.append(
         "logged AS (\n"
-        "    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)\n"
+        "    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, "
+        "role)\n"
         "    SELECT tenant, old_generation, new_generation, node, operation, session_user FROM changes)\n");
     sql.append(result);
     return sql;

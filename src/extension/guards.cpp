@@ -16,7 +16,8 @@ char hint_buffer[1024];
 void copy_text(char* out, std::size_t size, const char* text) noexcept {
     auto length = static_cast<int>(std::strlen(text));
     // pg_mbcliplen only measures characters of the server encoding; it never raises.
-    int kept = length < static_cast<int>(size) ? length : pg_mbcliplen(text, length, static_cast<int>(size) - 1);
+    int kept =
+        length < static_cast<int>(size) ? length : pg_mbcliplen(text, length, static_cast<int>(size) - 1);
     std::memcpy(out, text, kept);
     out[kept] = '\0';
 }

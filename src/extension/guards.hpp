@@ -114,9 +114,9 @@ Datum entry(F&& body) {
 // Declares an SQL-callable function whose body runs inside gencontrol::pg::entry(): a C++
 // exception becomes a PostgreSQL error only after every C++ frame of the body has unwound.
 // The body reads its arguments through `fcinfo` as usual (PG_GETARG_*).
-#define GENCONTROL_FUNCTION(name)                                                    \
-    static Datum name##_body(FunctionCallInfo fcinfo);                               \
-    GENCONTROL_UNGUARDED_FUNCTION(name) {                                            \
-        return ::gencontrol::pg::entry([fcinfo] { return name##_body(fcinfo); });    \
-    }                                                                                \
+#define GENCONTROL_FUNCTION(name)                                                 \
+    static Datum name##_body(FunctionCallInfo fcinfo);                            \
+    GENCONTROL_UNGUARDED_FUNCTION(name) {                                         \
+        return ::gencontrol::pg::entry([fcinfo] { return name##_body(fcinfo); }); \
+    }                                                                             \
     static Datum name##_body(FunctionCallInfo fcinfo)

@@ -14,7 +14,8 @@ void begin_call(FunctionCallInfo fcinfo, const char* function, std::initializer_
     require_primary(function);
     for (int argument : required)
         if (PG_ARGISNULL(argument))
-            pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, std::string(function) + ": " + what + " must not be NULL");
+            pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED,
+                      std::string(function) + ": " + what + " must not be NULL");
 }
 
 }  // namespace gencontrol

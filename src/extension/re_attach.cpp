@@ -25,7 +25,8 @@ const std::string kMax = std::to_string(gencontrol::kMaxGeneration);
 // owner_role (1.1) is read through to_jsonb so that a database still at 1.0, whose nodes
 // table has no such column, keeps working with this library until ALTER EXTENSION UPDATE.
 spi::Statement lock_node_row(
-    "SELECT status, to_jsonb(n) ->> 'owner_role' FROM gencontrol.nodes n WHERE node_id = $1 FOR NO KEY UPDATE",
+    "SELECT status, to_jsonb(n) ->> 'owner_role' FROM gencontrol.nodes n WHERE node_id = $1 FOR NO KEY "
+    "UPDATE",
     "b");
 
 spi::Statement activate_node(
@@ -42,13 +43,15 @@ locked AS MATERIALIZED (
     UPDATE gencontrol.tenant_shards t
        SET generation = l.generation + 1, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" + kMax + R"SQL(
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" +
+                                                           kMax + R"SQL(
     RETURNING t.id AS tenant, l.generation AS old_generation, t.generation AS new_generation,
               $1 AS node, 're_attach'::text AS operation, t.stripe_size)SQL",
                                                        R"SQL(
 SELECT tenant, new_generation, stripe_size, false AS exhausted FROM changes
 UNION ALL
-SELECT id, generation, NULL, true FROM locked WHERE generation = )SQL" + kMax + R"SQL(
+SELECT id, generation, NULL, true FROM locked WHERE generation = )SQL" +
+                                                           kMax + R"SQL(
 ORDER BY 1)SQL"),
                              "b");
 
@@ -56,14 +59,15 @@ ORDER BY 1)SQL"),
 // primary-key order, bumped, logged and returned in a single pass. A shard at the last
 // generation makes generation + 1 overflow (22003): the caller then rolls this back and takes
 // bump_attached.
-spi::Statement bump_in_one_pass(gencontrol::logged_change("", R"SQL(
+spi::Statement bump_in_one_pass(
+    gencontrol::logged_change("", R"SQL(
     UPDATE gencontrol.tenant_shards
        SET generation = generation + 1, updated_at = now()
      WHERE attached_node = $1 AND generation IS NOT NULL
     RETURNING id AS tenant, generation - 1 AS old_generation, generation AS new_generation,
               $1 AS node, 're_attach'::text AS operation, stripe_size)SQL",
-                                                          "SELECT tenant, new_generation, stripe_size, false FROM changes"),
-                                "b");
+                              "SELECT tenant, new_generation, stripe_size, false FROM changes"),
+    "b");
 
 spi::Statement detach_exhausted(gencontrol::logged_change("", R"SQL(
     UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
@@ -142,13 +146,16 @@ void require_node_owner(std::int64_t node, const std::string& owner_role) {
 // Locks the node's row and checks that it may re-attach now; returns whether it was active.
 bool lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
     if (lock_node_row.run(node_arg, nullptr, false) == 0)
-        pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
-                  "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
+        pg::raise(
+            ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
+            "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
     bool owner_null;
     Datum owner = spi::value(0, 2, &owner_null);
-    if (!owner_null) require_node_owner(node, pg::call([&] { return std::string(TextDatumGetCString(owner)); }));
+    if (!owner_null)
+        require_node_owner(node, pg::call([&] { return std::string(TextDatumGetCString(owner)); }));
     bool is_null;
-    std::string status = pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
+    std::string status =
+        pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
     if (status == "deleted")
         pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                   "node " + std::to_string(node) + " was deleted and cannot re-attach");

@@ -66,7 +66,8 @@ SPIPlanPtr Statement::plan() {
         plan_ = nullptr;
         SPIPlanPtr fresh = SPI_prepare(sql, static_cast<int>(types.size()), types.data());
         if (fresh == nullptr)
-            elog(ERROR, "gencontrol: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result), sql);
+            elog(ERROR, "gencontrol: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result),
+                 sql);
         SPI_keepplan(fresh);
         plan_ = fresh;
         epoch_ = plan_epoch;

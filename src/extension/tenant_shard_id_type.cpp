@@ -50,7 +50,8 @@ Datum parse_or_raise(std::string_view text) {
     auto parsed = gencontrol::parse_tenant_shard_id(text);
     if (!parsed.id) {
         pg::raise(ERRCODE_INVALID_TEXT_REPRESENTATION,
-                  "invalid input syntax for type tenant_shard_id: " + quote_input(text), parsed.error + ".", "");
+                  "invalid input syntax for type tenant_shard_id: " + quote_input(text), parsed.error + ".",
+                  "");
     }
     return pg::call([&] { return make_datum(*parsed.id); });
 }
@@ -97,7 +98,8 @@ GENCONTROL_FUNCTION(tenant_shard_id_recv) {
     // The binary form must obey the same shard rules as the text form.
     auto id = TenantShardId::from_bytes(out->bytes);
     std::string why = gencontrol::check_shard_numbers(id.shard_number, id.shard_count);
-    if (!why.empty()) pg::raise(ERRCODE_INVALID_BINARY_REPRESENTATION, "invalid binary tenant_shard_id: " + why);
+    if (!why.empty())
+        pg::raise(ERRCODE_INVALID_BINARY_REPRESENTATION, "invalid binary tenant_shard_id: " + why);
     return PointerGetDatum(out);
 }
 

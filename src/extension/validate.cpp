@@ -35,8 +35,8 @@ Pairs deconstruct(ArrayType* tenants, ArrayType* generations) {
         if (ARR_NDIM(tenants) > 1 || ARR_NDIM(generations) > 1)
             ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
                             errmsg("gen_validate: tenants and generations must be one-dimensional arrays")));
-        deconstruct_array(tenants, ARR_ELEMTYPE(tenants), gencontrol::TenantShardId::kSize, false, TYPALIGN_CHAR, &pairs.tenants,
-                          &pairs.tenant_nulls, &pairs.count);
+        deconstruct_array(tenants, ARR_ELEMTYPE(tenants), gencontrol::TenantShardId::kSize, false,
+                          TYPALIGN_CHAR, &pairs.tenants, &pairs.tenant_nulls, &pairs.count);
         deconstruct_array(generations, INT4OID, 4, true, TYPALIGN_INT, &pairs.generations,
                           &pairs.generation_nulls, &generation_count);
     });
@@ -112,7 +112,8 @@ GENCONTROL_FUNCTION(gen_validate_batch) {
             if (pairs.tenant_nulls[i] || !states[i].known) continue;
             Datum values[2] = {pairs.tenants[i], 0};
             bool nulls[2] = {false, pairs.generation_nulls[i]};
-            if (!nulls[1]) values[1] = BoolGetDatum(states[i].generation == DatumGetInt32(pairs.generations[i]));
+            if (!nulls[1])
+                values[1] = BoolGetDatum(states[i].generation == DatumGetInt32(pairs.generations[i]));
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
     });
