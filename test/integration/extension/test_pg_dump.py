@@ -24,6 +24,12 @@ class PgDumpTest(ClusterTestCase):
         cur.execute("SELECT tenant_set_secondaries(lpad(to_hex(2), 32, '0')::tenant_shard_id, ARRAY[3::bigint])")
         cur.execute("SELECT tenant_delete(lpad(to_hex(4), 32, '0')::tenant_shard_id)")
         cur.execute("SELECT node_set_status(2, 'draining')")
+        cur.execute("SELECT node_register(4, 'ps4', 9898, 'ps4', 6400, 'az', 9899, 'ps4', 51051, '198.18.0.4')")
+        cur.execute("SELECT timeline_import_create(lpad(to_hex(5), 32, '0'), repeat('ab', 16), 0)")
+        cur.execute("""SELECT timeline_import_set_status(lpad(to_hex(5), 32, '0')::tenant_shard_id, repeat('ab', 16),
+                                                        (SELECT generation FROM tenant_shards
+                                                          WHERE id = lpad(to_hex(5), 32, '0')::tenant_shard_id),
+                                                        '"Done"')""")
         snapshot = self.snapshot(cur)
 
         with tempfile.TemporaryDirectory() as tmp:
@@ -58,7 +64,10 @@ class PgDumpTest(ClusterTestCase):
     @staticmethod
     def snapshot(cur):
         tables = {
-            "nodes": "SELECT node_id, status, listen_http_addr, listen_http_port, availability_zone FROM nodes ORDER BY 1",
+            "nodes": "SELECT node_id, status, listen_http_addr, listen_http_port, availability_zone, listen_https_port, "
+                     "listen_grpc_addr, listen_grpc_port, host(node_ip_addr), owner_role FROM nodes ORDER BY 1",
+            "timeline_import_shards": "SELECT tenant_shard::text, timeline, status::text FROM timeline_import_shards "
+                                      "ORDER BY 1, 2",
             "tenant_shards": "SELECT id::text, generation, attached_node, stripe_size, deleted_at IS NOT NULL "
                              "FROM tenant_shards ORDER BY id",
             "secondary_locations": "SELECT tenant::text, node FROM secondary_locations ORDER BY 1, 2",

@@ -62,6 +62,13 @@ class HotStandbyTest(ClusterTestCase):
             ("SELECT node_delete(1)", "node_delete"),
             (f"SELECT tenant_set_secondaries('{TENANT}', ARRAY[1::bigint])", "tenant_set_secondaries"),
             (f"SELECT tenant_delete('{TENANT}')", "tenant_delete"),
+            ("SELECT node_update(1, 'ps1', 9898, 'ps1', 6400)", "node_update"),
+            ("SELECT node_bind_role(1, NULL)", "node_bind_role"),
+            (f"SELECT * FROM tenant_shard_split('{TENANT[:32]}', 2)", "tenant_shard_split"),
+            (f"SELECT timeline_import_create('{TENANT[:32]}', '{'0' * 32}', 0)", "timeline_import_create"),
+            (f"SELECT timeline_import_status('{TENANT}', '{'0' * 32}', 1)", "timeline_import_status"),
+            (f"SELECT timeline_import_set_status('{TENANT}', '{'0' * 32}', 1, '\"Done\"')",
+             "timeline_import_set_status"),
         ]:
             with self.subTest(operation=operation):
                 self.assert_refused(sql, operation)
