@@ -227,7 +227,10 @@ class Bench:
                 defines=None, record=None):
         prefix = self.work(f"logs/{tag}")
         argv = [f"{PG_BIN}/pgbench", "-n", "-h", self.cluster.sockdir, "-p", str(PORT), "-U", "postgres",
-                "-M", mode, "-c", str(clients), "-j", str(min(clients, 2)), "-l", f"--log-prefix={prefix}"]
+                "-M", mode, "-c", str(clients), "-j", str(min(clients, 2)), "-l", f"--log-prefix={prefix}",
+                # Neon's SERIALIZABLE pattern may fail to serialize; pgbench retries it, as its
+                # controller would (the other scripts never see 40001).
+                "--max-tries=100"]
         argv += ["-T", str(seconds)] if seconds else ["-t", str(transactions)]
         for key, value in {"shards": PROFILE["shards"], **(defines or {})}.items():
             argv += ["-D", f"{key}={value}"]
@@ -258,7 +261,9 @@ class Bench:
         for name in os.listdir(os.path.dirname(prefix)):
             if name.startswith(os.path.basename(prefix) + "."):
                 with open(os.path.join(os.path.dirname(prefix), name)) as f:
-                    latencies += [int(line.split()[2]) / 1000.0 for line in f if line.strip()]
+                    # A transaction that failed even after its retries logs a word, not a time.
+                    latencies += [int(line.split()[2]) / 1000.0 for line in f
+                                  if line.strip() and line.split()[2].isdigit()]
         return Run(tps, latencies, cputime.Sample.foreign_share(before, after), failed,
                    cpu=self.cpu_per_op(before, after, len(latencies)))
 
@@ -371,10 +376,10 @@ class Bench:
             } for label, rs in runs.items()}
 
     def measure_attach_and_validate(self):
-        log("gen_attach vs prepared UPDATE ... RETURNING vs PL/pgSQL, 16 clients")
+        log("gen_attach vs prepared UPDATE ... RETURNING vs PL/pgSQL vs Neon's SERIALIZABLE pattern, 16 clients")
         self.figure("attach", self.throughput_pair("attach", [
             ("gencontrol", "attach_gencontrol.sql"), ("plain", "attach_plain.sql"),
-            ("plpgsql", "attach_plpgsql.sql")]))
+            ("plpgsql", "attach_plpgsql.sql"), ("neon", "attach_neon.sql")]))
         self.check_no_new_shards("the attach runs")
         self.vacuum()
         log("single gen_validate vs prepared SELECT vs PL/pgSQL, 16 clients")
@@ -529,6 +534,7 @@ class Bench:
         self.psql("ALTER SYSTEM RESET pg_stat_statements.track")
         self.psql("SELECT pg_reload_conf()")
         self.results["statement_stats"] = stats
+        self.results["wal_per_operation"] = self.wal_per_operation()
 
         explains = {}
         with open(self.work(f"validate_{size}_unnest.sql")) as f:
@@ -541,6 +547,27 @@ class Bench:
             "version": self.psql("SELECT version()"),
             "wal_bytes": self.psql("SELECT pg_size_pretty(wal_bytes) FROM pg_stat_wal"),
         }
+
+    def wal_bytes_of(self, tag, script, transactions, defines=None):
+        """WAL inserted while one client runs `transactions` of `script` alone (commit records
+        included), from pg_current_wal_insert_lsn before and after."""
+        before = self.psql("SELECT pg_current_wal_insert_lsn()")
+        self.pgbench(tag, [script], transactions=transactions, defines=defines)
+        return float(self.psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{before}')"))
+
+    def wal_per_operation(self):
+        log("WAL bytes per attach and per re-attached shard, gencontrol and baselines")
+        p = os.path.join(BENCH, "pgbench")
+        wal = {"attach": {}, "re_attach_shard": {}}
+        for label in ("gencontrol", "plain", "plpgsql", "neon"):
+            wal["attach"][label] = round(self.wal_bytes_of(f"wal_attach_{label}", f"{p}/attach_{label}.sql", 2000) / 2000)
+        size = SIZES[1]
+        for label in ("gencontrol", "plain", "plpgsql", "neon"):
+            total = self.wal_bytes_of(f"wal_reattach_{label}", f"{p}/re_attach_{label}.sql", 3,
+                                      defines={"node": SIZE_NODE[size]})
+            wal["re_attach_shard"][label] = round(total / (3 * size), 1)
+        wal["re_attach_size"] = size
+        return wal
 
     def explain_rolled_back(self, sql):
         return self.cluster.psql(f"BEGIN; EXPLAIN (ANALYZE, BUFFERS, WAL, TIMING OFF) {sql}; ROLLBACK;", dbname=DB)

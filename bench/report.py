@@ -73,7 +73,8 @@ def build_table(results, quick):
               None if target is None else judge(not math.isnan(r) and r >= target), figure)
 
     figure_names = {"attach": "gen_attach, 16 clients", "validate": "gen_validate (single), 16 clients"}
-    thr("attach", "gencontrol", "plain", "prepared UPDATE ... RETURNING", 1.0)
+    thr("attach", "gencontrol", "neon", "Neon's pattern: UPDATE ... RETURNING in a SERIALIZABLE transaction", 1.0)
+    thr("attach", "gencontrol", "plain", "prepared UPDATE ... RETURNING (READ COMMITTED)", 0.85)
     thr("attach", "gencontrol", "plpgsql", "PL/pgSQL function", 1.4)
     thr("validate", "gencontrol", "plain", "prepared SELECT", 1.0)
     thr("validate", "gencontrol", "plpgsql", "PL/pgSQL function", None)
@@ -261,6 +262,17 @@ def write(results, commands, machine, out, charts_gp):
         L.append("| --- | --- | --- | --- | --- | --- |")
         for r in rows:
             L.append("| " + " | ".join(x.strip().replace("|", "\\|") for x in r) + " |")
+        L.append("")
+    wal = results.get("wal_per_operation")
+    if wal:
+        L.append("**WAL bytes per operation** (one client alone, `pg_current_wal_insert_lsn` before and after, "
+                 f"commit records included; re-attach of {wal['re_attach_size']:,} shards, per shard)")
+        L.append("")
+        L.append("| operation | gencontrol | UPDATE (plain) | PL/pgSQL | Neon's pattern |")
+        L.append("| --- | --- | --- | --- | --- |")
+        for key, text in (("attach", "attach"), ("re_attach_shard", "re-attached shard")):
+            L.append(f"| {text} | " + " | ".join(_fmt(wal[key].get(label, NAN))
+                                               for label in ("gencontrol", "plain", "plpgsql", "neon")) + " |")
         L.append("")
     for name, plan in results.get("explains", {}).items():
         L.append(f"**EXPLAIN (ANALYZE, BUFFERS): {name}**")
