@@ -15,34 +15,28 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
-const std::string kMax = std::to_string(gencontrol::kMaxGeneration);
-
 // Locks every shard with a generation in key order. A shard that can take the whole margin
-// is raised by it ('advance_all'); one that cannot is raised to the last generation, or left
-// there, and detached ('exhausted'): one exhausted shard must not block the restore procedure
-// for all the others (finding 3 of issue 9). A shard already at the last generation keeps it:
-// the guard refuses an equal value, so its generation is not in that row's SET at all.
+// ($1) is raised by it ('advance_all'); one that cannot is raised to the last generation ($2),
+// or left there, and detached ('exhausted'): one exhausted shard must not block the restore
+// procedure for all the others (finding 3 of issue 9). A shard already at the last generation
+// keeps it: the guard refuses an equal value, so its generation is not in that row's SET at all.
 spi::Statement advance(gencontrol::logged_change(R"SQL(
 locked AS MATERIALIZED (
-    SELECT id, generation, attached_node,
-           generation::bigint + $1 > )SQL" + kMax + R"SQL( AS exhausted
+    SELECT id, generation, attached_node, generation::bigint + $1 > $2 AS exhausted
       FROM gencontrol.tenant_shards
      WHERE generation IS NOT NULL ORDER BY id FOR NO KEY UPDATE),
 raised AS (
     UPDATE gencontrol.tenant_shards t
-       SET generation = least(l.generation::bigint + $1, )SQL" +
-                                                     kMax + R"SQL()::integer,
+       SET generation = least(l.generation::bigint + $1, $2)::integer,
            attached_node = CASE WHEN l.exhausted THEN NULL ELSE t.attached_node END, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" +
-                                                     kMax + R"SQL(
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < $2
     RETURNING t.id, l.generation, t.generation AS new_generation, l.attached_node, l.exhausted),
 stuck AS (
     UPDATE gencontrol.tenant_shards t
        SET attached_node = NULL, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = )SQL" +
-                                                     kMax + R"SQL( AND l.attached_node IS NOT NULL
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = $2 AND l.attached_node IS NOT NULL
     RETURNING t.id, l.generation, l.generation AS new_generation, l.attached_node, true AS exhausted))SQL",
                                                  R"SQL(
     SELECT id AS tenant, generation AS old_generation, new_generation, attached_node AS node,
@@ -55,7 +49,7 @@ SELECT 0 AS part, NULL::gencontrol.tenant_shard_id, NULL::bigint, count(*) FROM 
 UNION ALL
 SELECT 1, tenant, node, NULL FROM changes WHERE exhausted
 ORDER BY 1, 2)SQL"),
-                       "i");
+                       "ii");
 
 }  // namespace
 
@@ -66,7 +60,7 @@ GENCONTROL_FUNCTION(gen_advance_all) {
         pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
                   "gen_advance_all: margin must be positive, got " + std::to_string(margin));
     spi::connect();
-    Datum args[] = {Int32GetDatum(margin)};
+    Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
     // Row 0 counts the shards changed; the rows after it are the exhausted ones.
     std::uint64_t rows = advance.run(args, nullptr, false);
     std::int64_t changed = spi::int64_value(0, 4).value_or(0);
@@ -78,8 +72,8 @@ GENCONTROL_FUNCTION(gen_advance_all) {
         pg::call([&] {
             ereport(WARNING,
                     (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
-                            "last generation (%s)%s",
-                            name.c_str(), kMax.c_str(), where.c_str()),
+                            "last generation (%d)%s",
+                            name.c_str(), static_cast<int>(gencontrol::kMaxGeneration), where.c_str()),
                      errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
     }

@@ -19,8 +19,6 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
-const std::string kMax = std::to_string(gencontrol::kMaxGeneration);
-
 // The node's row, locked against node_delete, node_set_status and a concurrent re-attach.
 // owner_role (1.1) is read through to_jsonb so that a database still at 1.0, whose nodes
 // table has no such column, keeps working with this library until ALTER EXTENSION UPDATE.
@@ -32,8 +30,9 @@ spi::Statement lock_node_row(
 spi::Statement activate_node(
     "UPDATE gencontrol.nodes SET status = 'active', updated_at = now() WHERE node_id = $1", "b");
 
-// Locks all of the node's shards in key order, bumps those that can grow, logs every bump,
-// and also returns the shards that cannot grow (exhausted = true) so they can be detached.
+// Locks all of the node's shards in key order, bumps those below the last generation ($2),
+// logs every bump, and also returns the shards that cannot grow (exhausted = true) so they
+// can be detached.
 spi::Statement bump_attached(gencontrol::logged_change(R"SQL(
 locked AS MATERIALIZED (
     SELECT id, generation FROM gencontrol.tenant_shards
@@ -43,17 +42,15 @@ locked AS MATERIALIZED (
     UPDATE gencontrol.tenant_shards t
        SET generation = l.generation + 1, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" +
-                                                           kMax + R"SQL(
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < $2
     RETURNING t.id AS tenant, l.generation AS old_generation, t.generation AS new_generation,
               $1 AS node, 're_attach'::text AS operation, t.stripe_size)SQL",
                                                        R"SQL(
 SELECT tenant, new_generation, stripe_size, false AS exhausted FROM changes
 UNION ALL
-SELECT id, generation, NULL, true FROM locked WHERE generation = )SQL" +
-                                                           kMax + R"SQL(
+SELECT id, generation, NULL, true FROM locked WHERE generation = $2
 ORDER BY 1)SQL"),
-                             "b");
+                             "bi");
 
 // The fast path: one UPDATE walks the node's (attached_node, id) index, so rows are locked in
 // primary-key order, bumped, logged and returned in a single pass. A shard at the last
@@ -177,7 +174,8 @@ GENCONTROL_FUNCTION(gen_re_attach) {
     if (!lock_node_for_re_attach(node, node_arg)) activate_node.run(node_arg, nullptr, false);
 
     auto fast = bump_fast(node_arg);
-    std::uint64_t rows = fast ? *fast : bump_attached.run(node_arg, nullptr, false);
+    Datum node_and_max[] = {Int64GetDatum(node), Int32GetDatum(gencontrol::kMaxGeneration)};
+    std::uint64_t rows = fast ? *fast : bump_attached.run(node_and_max, nullptr, false);
     std::vector<Datum> exhausted;
     pg::call([&] {
         for (std::uint64_t row = 0; row < rows; ++row) {
