@@ -9,6 +9,7 @@
 
 #include "durability.hpp"
 #include "guards.hpp"
+#include "read_barrier.hpp"
 #include "shard_lookup.hpp"
 #include "tenant_shard_id_type.hpp"
 
@@ -85,6 +86,7 @@ std::vector<gencontrol::ShardState> probe_all(const Pairs& pairs) {
 GENCONTROL_FUNCTION(gen_validate) {
     return pg::entry([&] {
         gencontrol::require_primary("gen_validate");
+        gencontrol::read_barrier("gen_validate");
         std::int32_t generation = PG_GETARG_INT32(1);
         gencontrol::ShardLookup lookup;
         lookup.open(fresh_snapshot());
@@ -101,6 +103,7 @@ GENCONTROL_FUNCTION(gen_validate) {
 GENCONTROL_FUNCTION(gen_validate_batch) {
     return pg::entry([&] {
         gencontrol::require_primary("gen_validate");
+        gencontrol::read_barrier("gen_validate");
         pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
         auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
         Pairs pairs = deconstruct(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1));
