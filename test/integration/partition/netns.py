@@ -115,13 +115,33 @@ class Topology:
         return name
 
     def link(self, a, b):
-        """A /30 from 198.18.<n>.0 between namespaces a and b; a gets .1, b gets .2."""
+        """A /30 from 198.18.<n>.0 (n >= 1) between namespaces a and b; a gets .1, b gets .2."""
         n = len(self.links) + 1
-        dev_a, dev_b = f"to{len(self.links)}b", f"to{len(self.links)}a"
+        dev_a, dev_b = f"to{n}b", f"to{n}a"
         ip("link", "add", dev_a, "netns", a, "type", "veth", "peer", "name", dev_b, "netns", b)
         link = Link(a, dev_a, f"198.18.{n}.1", b, dev_b, f"198.18.{n}.2")
         for ns, dev, addr in link.ends:
             ip("-n", ns, "addr", "add", f"{addr}/30", "dev", dev)
+            ip("-n", ns, "link", "set", dev, "up")
+        self.links.append(link)
+        return link
+
+    def switch(self, short):
+        """A namespace holding one bridge: members plugged into it share 198.18.0.0/24."""
+        name = self.namespace(short)
+        ip("-n", name, "link", "add", "br0", "type", "bridge")
+        ip("-n", name, "link", "set", "br0", "up")
+        return name
+
+    def plug(self, switch, namespace, host):
+        """Plugs `namespace` into the bridge of `switch` as 198.18.0.<host>; returns the Link
+        (cut it to isolate that member from every other one on the switch)."""
+        port = f"p{host}"
+        ip("link", "add", "sw0", "netns", namespace, "type", "veth", "peer", "name", port, "netns", switch)
+        ip("-n", switch, "link", "set", port, "master", "br0")
+        link = Link(namespace, "sw0", f"198.18.0.{host}", switch, port, None)
+        ip("-n", namespace, "addr", "add", f"198.18.0.{host}/24", "dev", "sw0")
+        for ns, dev, _ in link.ends:
             ip("-n", ns, "link", "set", dev, "up")
         self.links.append(link)
         return link

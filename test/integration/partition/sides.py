@@ -14,6 +14,16 @@ from load import Load
 from shimproc import Shim
 
 
+# Client-side failure detection: a connection to a primary behind a cut link fails within a few
+# seconds (keepalives while waiting, tcp_user_timeout while sending) instead of TCP's minutes.
+CLIENT_TIMEOUTS = ("connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 "
+                   "keepalives_count=2 tcp_user_timeout=2000")
+# A zombie node gives up on a validate after half a second (a pageserver retries forever).
+ZOMBIE_OPTIONS = "options='-c statement_timeout=500'"
+
+VALIDATES = (VALIDATE, VALIDATE_BATCH)
+
+
 class SideTarget:
     """A load target whose client threads live in `namespace`. validate_only clients stand for
     zombie storage nodes: they never attach, they only ask whether they may still delete."""
@@ -81,3 +91,17 @@ class NamespacedShim(Shim):
 
     def request(self, *args, **kwargs):
         return netns.call_in(self.namespace, lambda: Shim.request(self, *args, **kwargs))
+
+
+def kinds(report):
+    """Violations by kind, for the summary line."""
+    found = {v.kind for v in report.violations}
+    return "violations by kind: " + (", ".join(f"{k} {report.count(k)}" for k in sorted(found)) or "none")
+
+
+def count(ops, since=0, until=float("inf"), side=None, kinds=VALIDATES, outcome=None):
+    """How many operations of `kinds` a side invoked in [since, until), with that outcome."""
+    return sum(1 for op in ops
+               if op.kind in kinds and since <= op.invoked < until
+               and (side is None or side_of(op.client) == side)
+               and (outcome is None or op.outcome == outcome))

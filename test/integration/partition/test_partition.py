@@ -36,7 +36,7 @@ from load import SqlTarget, HttpTarget, scaled, stored_generations, summary  # n
 from pgcluster import Cluster, run_as_server  # noqa: E402
 from replication import add_standby  # noqa: E402
 from shimproc import available as shim_available  # noqa: E402
-from sides import NamespacedShim, SideTarget, SidedLoad, side_of  # noqa: E402
+from sides import CLIENT_TIMEOUTS, ZOMBIE_OPTIONS, NamespacedShim, SideTarget, SidedLoad, count, kinds  # noqa: E402
 
 CONF = {
     "listen_addresses": "'*'",  # inside the server's own namespace: its veth addresses and loopback
@@ -44,15 +44,7 @@ CONF = {
 }
 HBA = "host all all 198.18.0.0/15 trust\nhost replication all 198.18.0.0/15 trust\n"
 
-# Client-side failure detection: a connection to a primary behind a cut link fails within a few
-# seconds (keepalives while waiting, tcp_user_timeout while sending) instead of TCP's minutes.
-CLIENT_TIMEOUTS = ("connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 "
-                   "keepalives_count=2 tcp_user_timeout=2000")
-# A zombie node gives up on a validate after half a second (a pageserver retries forever).
-ZOMBIE_OPTIONS = "options='-c statement_timeout=500'"
-
 PRE, PARTITION, AFTER = scaled(2, 10), scaled(5, 30), scaled(2, 10)
-VALIDATES = (VALIDATE, VALIDATE_BATCH)
 
 
 def allow_partition_network(cluster):
@@ -72,19 +64,6 @@ def dsn(*hosts_and_ports, extra=""):
     ports = ",".join(str(p) for _, p in hosts_and_ports)
     return (f"host={hosts} port={ports} dbname={DATABASE} user=postgres "
             f"target_session_attrs=read-write {CLIENT_TIMEOUTS} {extra}").strip()
-
-
-def kinds(report):
-    """Violations by kind, for the summary line."""
-    found = {v.kind for v in report.violations}
-    return "violations by kind: " + (", ".join(f"{k} {report.count(k)}" for k in sorted(found)) or "none")
-
-
-def count(ops, since=0, until=float("inf"), side=None, kinds=VALIDATES, outcome=None):
-    return sum(1 for op in ops
-               if op.kind in kinds and since <= op.invoked < until
-               and (side is None or side_of(op.client) == side)
-               and (outcome is None or op.outcome == outcome))
 
 
 @unittest.skipUnless(netns.available(), "network namespaces need root (ip netns)")
