@@ -90,6 +90,16 @@ class ReadBarrierTest(unittest.TestCase):
             self.assertEqual(query(conn, "SHOW synchronous_commit"), [(level,)],
                              "the barrier put the session's synchronous_commit back")
 
+    def test_a_answers_inside_a_read_only_transaction(self):
+        # The barrier's record needs no transaction id, so a read-only caller is no obstacle.
+        conn = connect(self.primary)
+        self.addCleanup(conn.close)
+        for isolation in ("READ COMMITTED", "SERIALIZABLE"):
+            query(conn, f"BEGIN ISOLATION LEVEL {isolation} READ ONLY")
+            self.assertEqual(query(conn, SINGLE, (TENANT, self.superseded)), [(True,)])
+            self.assertEqual(query(conn, "SELECT txid_current_if_assigned()"), [(None,)])
+            query(conn, "COMMIT")
+
     def test_b_one_wal_record_per_call_with_a_standby(self):
         conn = connect(self.primary, synchronous_commit="off")
         self.addCleanup(conn.close)
