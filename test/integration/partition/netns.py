@@ -4,7 +4,7 @@ Addresses come from 198.18.0.0/15 (reserved for network tests), one point-to-poi
 link, and no namespace has a default route: traffic never leaves the namespaces and loopback.
 Names carry this process's id (gcpart-<pid>-...), so parallel runs never collide; remove() runs
 on every exit path (class cleanup, atexit, SIGTERM), and sweep() removes what a run killed with
-SIGKILL left behind. Needs root (ip netns); available() says whether the machine allows it.
+SIGKILL left behind. Servers inside a removed namespace keep it alive, unnamed, until they stop. Needs root (ip netns); available() says whether the machine allows it.
 """
 import atexit
 import ctypes
@@ -177,8 +177,11 @@ atexit.register(_remove_all)
 
 
 def _on_sigterm(signum, frame):
-    # Unwind through every finally and class cleanup, then exit; atexit removes the rest.
-    raise SystemExit(128 + signum)
+    # Remove the namespaces, then die of the signal as before: raising here instead would be
+    # caught by unittest as one test's error and the run would go on.
+    _remove_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
