@@ -18,6 +18,7 @@ OBJS = \
 	src/extension/node_lock.o \
 	src/extension/attach.o \
 	src/extension/shard_lookup.o \
+	src/extension/read_barrier.o \
 	src/extension/validate.o \
 	src/extension/re_attach.o \
 	src/extension/inspect.o \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make bench: builds and installs the extension (and the HTTP shim if CMake can), then runs
-# bench/bench.py, which writes bench/results/REPORT.md. BENCH_QUICK=1 for a short development run.
+# bench/bench.py, which writes bench/results/REPORT.md, and bench/read_barrier.py, which writes
+# bench/results/READ_BARRIER.md. BENCH_QUICK=1 for a short development run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,4 +25,5 @@ if [[ "${BENCH_NO_SHIM:-0}" != 1 && -f CMakeLists.txt && ! -x build/gencontrol-h
   fi
 fi
 
-exec /usr/bin/python3 bench/bench.py
+/usr/bin/python3 bench/bench.py
+exec /usr/bin/python3 bench/read_barrier.py

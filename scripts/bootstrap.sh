@@ -11,6 +11,7 @@ packages=(
   # tests
   postgresql-15-pgtap pgtap libgtest-dev googletest
   python3 python3-psycopg2 python3-yaml curl openssl clang libclang-rt-14-dev
+  iproute2  # ip netns and veth links for the partition tests
   # failover and benchmarks
   patroni etcd-server wrk gnuplot-nox
 )

@@ -59,9 +59,11 @@ def ensure_base():
 class Cluster:
     """One PostgreSQL server: data directory, port, socket directory, log file."""
 
-    def __init__(self, name, port):
+    def __init__(self, name, port, netns=None):
         self.name = name
         self.port = int(port)
+        # A network namespace (ip netns) the server runs in; None for the caller's own.
+        self.netns = netns
         self.root = os.path.join(BASE, name)
         self.data = os.path.join(self.root, "data")
         self.sockdir = os.path.join(self.root, "sock")
@@ -122,7 +124,10 @@ class Cluster:
             argv += ["-w", "-t", "120"]
         else:
             argv += ["-W"]
-        run_as_server(argv)
+        if self.netns:
+            subprocess.run(["ip", "netns", "exec", self.netns] + as_server_user(argv), check=True, cwd=BASE)
+        else:
+            run_as_server(argv)
         return self
 
     def pid(self):

@@ -8,6 +8,7 @@
 
 #include "guards.hpp"
 #include "prologue.hpp"
+#include "read_barrier.hpp"
 #include "shard_lookup.hpp"
 #include "tenant_shard_id_type.hpp"
 
@@ -83,6 +84,7 @@ std::vector<gencontrol::ShardState> probe_all(const Pairs& pairs) {
 
 GENCONTROL_FUNCTION(gen_validate) {
     gencontrol::begin_call(fcinfo, "gen_validate", {}, "");
+    gencontrol::read_barrier("gen_validate");
     std::int32_t generation = PG_GETARG_INT32(1);
     gencontrol::ShardLookup lookup;
     lookup.open(fresh_snapshot());
@@ -97,6 +99,7 @@ GENCONTROL_FUNCTION(gen_validate) {
 
 GENCONTROL_FUNCTION(gen_validate_batch) {
     gencontrol::begin_call(fcinfo, "gen_validate", {}, "");
+    gencontrol::read_barrier("gen_validate");
     pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     ArrayType* tenants = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(0); });
