@@ -409,7 +409,19 @@ private:
     ValidateEntry entry_;
 };
 
+// The count is refused from the bytes, before the fast path or a tree holds a million entries.
+// (Any array member of the body counts: a validate body has no other use for one that long.)
+std::optional<RequestError> refuse_validate_shape(std::string_view body) {
+    BodyShape shape = scan_shape(body);
+    if (shape.depth > kMaxJsonDepth) return RequestError{400, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth)};
+    if (shape.longest_member_array > kMaxValidateEntries)
+        return RequestError{413, fmt::format("tenants: at most {} entries per request, got {}", kMaxValidateEntries,
+                                             shape.longest_member_array)};
+    return std::nullopt;
+}
+
 Parsed<ValidateRequest> parse_validate_request_tree(std::string_view body) {
+    if (auto refusal = refuse_validate_shape(body)) return {std::nullopt, *refusal};
     return parse_with<ValidateRequest>(body, [](const json& doc) {
         const json& tenants = required(doc, "tenants", "tenants");
         if (!tenants.is_array()) refuse("tenants", fmt::format("expected an array, got {}", shown(tenants)));
@@ -457,14 +469,7 @@ Parsed<ReAttachRequest> parse_re_attach_request(std::string_view body) {
 }
 
 Parsed<ValidateRequest> parse_validate_request(std::string_view body) {
-    // The count is refused from the bytes, before the fast path or a tree holds a million entries.
-    BodyShape shape = scan_shape(body);
-    if (shape.depth > kMaxJsonDepth)
-        return {std::nullopt, {400, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth)}};
-    if (shape.longest_member_array > kMaxValidateEntries)
-        return {std::nullopt,
-                {413, fmt::format("tenants: at most {} entries per request, got {}", kMaxValidateEntries,
-                                  shape.longest_member_array)}};
+    if (auto refusal = refuse_validate_shape(body)) return {std::nullopt, *refusal};
     ValidateRequest request;
     // A pageserver sends chunks of 128 entries of about 60 bytes each.
     request.tenants.reserve(std::min<std::size_t>(body.size() / 48 + 1, 4096));
