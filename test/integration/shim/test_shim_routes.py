@@ -270,7 +270,7 @@ class ShimRoutesTest(ClusterTestCase):
         self.assertTrue(spec["openapi"].startswith("3."))
         documented = [(method.upper(), path) for path, item in spec["paths"].items()
                       for method in item if method in ("get", "post", "put", "patch", "delete")]
-        self.assertEqual(len(documented), 7, documented)
+        self.assertEqual(len(documented), 10, documented)
         for method, path in documented:
             with self.subTest(method=method, path=path):
                 response = self.shim.request(method, path, body={} if method == "POST" else None)
