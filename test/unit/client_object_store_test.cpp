@@ -98,7 +98,7 @@ TEST(LocalDirectoryStore, WriterKilledMidPutLeavesObjectAbsentOrWhole) {
         }
     }
     // Not an assertion (timing decides it); printed so a reader sees the kills landed mid-put.
-    std::printf("kills that left a temporary behind: %d of 8\n", killed_with_temporary);
+    std::printf("temporaries left behind by 8 kills: %d\n", killed_with_temporary);
 }
 
 // The control: the same kill against a writer that writes objects in place, as a store without
