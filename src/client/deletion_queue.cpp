@@ -90,31 +90,17 @@ Result<std::unique_ptr<DeletionQueue>> DeletionQueue::open(const std::string& wo
     return queue;
 }
 
-void DeletionQueue::push(const std::string& tenant_shard_id, Generation generation,
-                         const std::vector<std::string>& keys) {
-    if (keys.empty()) return;
+Status DeletionQueue::push(const std::string& tenant_shard_id, Generation generation,
+                           const std::vector<std::string>& keys) {
+    if (keys.empty()) return Status::ok();
     std::lock_guard lock(mutex_);
-    auto it = pending_.find(tenant_shard_id);
-    if (it != pending_.end() && it->second.first != generation) {
-        // One generation per shard per list; if the write fails the keys stay pending (a leak at worst).
-        (void)persist_pending_locked();
-        it = pending_.find(tenant_shard_id);
-    }
-    auto& entry = pending_[tenant_shard_id];
-    entry.first = generation;
-    entry.second.insert(entry.second.end(), keys.begin(), keys.end());
-    counters_.submitted += keys.size();
-}
-
-Status DeletionQueue::persist_pending_locked() {
-    if (pending_.empty()) return Status::ok();
     auto list = std::make_shared<List>();
     list->sequence = next_sequence_;
-    list->tenants = pending_;
+    list->tenants[tenant_shard_id] = {generation, keys};
     if (auto s = write_file_durably(dir_ + "/" + list_name(list->sequence), encode_list(*list)); !s.is_ok()) return s;
     ++next_sequence_;
-    pending_.clear();
     lists_.push_back(std::move(list));
+    counters_.submitted += keys.size();
     return Status::ok();
 }
 
@@ -174,7 +160,6 @@ Status DeletionQueue::flush(bool execute_lists) {
     std::vector<std::shared_ptr<List>> lists;
     {
         std::lock_guard lock(mutex_);
-        if (auto s = persist_pending_locked(); !s.is_ok()) return s;
         lists = lists_;
     }
     if (!execute_lists) return Status::ok();
@@ -241,7 +226,6 @@ DeletionCounters DeletionQueue::counters() const {
 std::uint64_t DeletionQueue::pending_keys() const {
     std::lock_guard lock(mutex_);
     std::uint64_t n = 0;
-    for (const auto& [_, entry] : pending_) n += entry.second.size();
     for (const auto& list : lists_) n += list->keys();
     return n;
 }

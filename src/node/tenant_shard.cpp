@@ -124,8 +124,8 @@ void TenantShard::set_mode(Mode mode) {
 
 void TenantShard::release_deletions_locked() {
     if (blocked_deletions_.empty()) return;
-    services_.deletions.push(id_, key_generation(), blocked_deletions_);
-    blocked_deletions_.clear();
+    // If the list cannot be written the keys are kept and tried again at the next mode change.
+    if (services_.deletions.push(id_, key_generation(), blocked_deletions_).is_ok()) blocked_deletions_.clear();
 }
 
 TenantShard::Timeline* TenantShard::find(const std::string& timeline) {
@@ -181,11 +181,12 @@ Status TenantShard::run_op(const std::string& timeline_id, Timeline& timeline, c
             for (const auto& [name, meta] : op.deleted) keys.push_back(client::layer_key(id_, timeline_id, name, meta.generation));
             if (services_.generations == nullptr) {
                 // Before generations: deletions run at once.
-                services_.deletions.push(id_, client::kNoGeneration, keys);
+                if (auto s = services_.deletions.push(id_, client::kNoGeneration, keys); !s.is_ok()) return s;
                 return services_.deletions.flush(true);
             }
             if (mode_ == Mode::kAttachedSingle) {
-                services_.deletions.push(id_, key_generation(), keys);
+                // On disk before compact answers: a crash right after still runs (or drops) them.
+                return services_.deletions.push(id_, key_generation(), keys);
             } else {
                 // Another node may be reading what we would delete (RFC 028): hold back.
                 blocked_deletions_.insert(blocked_deletions_.end(), keys.begin(), keys.end());
