@@ -21,6 +21,9 @@ def main():
     for name in sorted(os.listdir(HERE)):
         if name.startswith("test_") and name.endswith(".py") and (not patterns or any(p in name for p in patterns)):
             suite.addTests(loader.loadTestsFromName(name[:-3]))
+    if patterns and suite.countTestCases() == 0:
+        print("e2e: no test module matches", " ".join(patterns))
+        return 0
     result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
     failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
     # A class skipped in setUpClass (no node built) is one skip that ran no test.
