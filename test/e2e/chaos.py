@@ -8,12 +8,13 @@ machine, so two runs of one seed make the same requests in the same order but ma
 at a different byte. Bounded by a number of operations and a wall-clock limit, whichever is first.
 """
 import random
-import threading
 import time
 
-from fleet import TIMELINE, tenant_id
+from fleet import TIMELINE, in_background, tenant_id
+from nodeproc import NodeError
 
 TIMELINES = (TIMELINE, "0b1a2ea1e5b5a1d5b1a2ea1e5b5a1d5b")
+TIMELINE_WEIGHTS = (4, 1)  # most traffic on one timeline, so layers pile up where nodes compete
 KEYS = [f"k{i}" for i in range(12)]
 
 
@@ -27,8 +28,17 @@ class Chaos:
         self.tenants = ids[:tenants]
         self.owner = {}    # tenant -> the node the controller last attached it to
         self.holders = {}  # tenant -> nodes that may still hold it (the owner and dirty-stale ones)
+        self.outcomes = {}  # "operation status" -> count, for the run's log
 
     # --- choosing ------------------------------------------------------------------------------
+    def timeline(self):
+        return self.rng.choices(TIMELINES, TIMELINE_WEIGHTS)[0]
+
+    def tally(self, what, resp):
+        key = f"{what} {resp.status}"
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+        return resp
+
     def live(self, exclude=()):
         return [n for n in self.nodes if n.alive() and not n.paused and n not in exclude]
 
@@ -38,7 +48,7 @@ class Chaos:
         if not candidates:
             return None
         owner = self.owner[t]
-        if owner in candidates and self.rng.random() < 0.7:
+        if owner in candidates and self.rng.random() < 0.5:
             return owner
         return self.rng.choice(sorted(candidates, key=lambda n: n.node_id))
 
@@ -64,8 +74,9 @@ class Chaos:
         if node is None:
             return
         keys = self.rng.sample(KEYS, self.rng.randint(1, 3))
-        tl = self.rng.choice(TIMELINES)
-        resp = self.f.write(node, t, self.f.records(node, len(keys), keys), timeline=tl, status=(200, 404, 409))
+        tl = self.timeline()
+        resp = self.tally("write", self.f.write(node, t, self.f.records(node, len(keys), keys), timeline=tl,
+                                                status=(200, 404, 409)))
         if resp.status == 404:
             self.lost(t, node)
 
@@ -74,7 +85,7 @@ class Chaos:
         node = self.some_holder(t)
         if node is None:
             return
-        resp = self.f.checkpoint(node, t, timeline=self.rng.choice(TIMELINES), status=(200, 404, 409))
+        resp = self.tally("checkpoint", self.f.checkpoint(node, t, timeline=self.timeline(), status=(200, 404, 409)))
         if resp.status == 404:
             self.lost(t, node)
 
@@ -83,7 +94,8 @@ class Chaos:
         node = self.some_holder(t)
         if node is None:
             return
-        if self.f.compact(node, t, timeline=self.rng.choice(TIMELINES), status=(200, 404, 409)).status == 404:
+        resp = self.tally("compact", self.f.compact(node, t, timeline=self.timeline(), status=(200, 404, 409)))
+        if resp.status == 404:
             self.lost(t, node)
 
     def op_flush(self):
@@ -126,13 +138,11 @@ class Chaos:
         for t in self.tenants:
             if self.owner[t] is node:
                 self.op_migrate_dirty(t)
-        self.f.counts["operations"] += 1
 
     def op_thaw(self):
         for node in self.nodes:
             if node.paused:
                 node.resume()
-                self.f.counts["operations"] += 1
 
     def op_kill(self):
         node = self.rng.choice(self.nodes)
@@ -140,9 +150,8 @@ class Chaos:
         t = next((t for t in self.tenants if self.owner[t] is node), None)
         if mid_upload and t is not None:
             self.f.write(node, t, self.f.records(node, 6, KEYS), status=(200, 404, 409))
-            thread = threading.Thread(target=lambda: node.request(
-                "POST", f"/v1/tenant/{t}/timeline/{TIMELINE}/checkpoint", timeout=30), daemon=True)
-            thread.start()
+            thread, _ = in_background(lambda: node.request(
+                "POST", f"/v1/tenant/{t}/timeline/{TIMELINE}/checkpoint", timeout=30))
             time.sleep(self.rng.random() * 0.01)
             self.f.kill9(node)
             thread.join(30)
@@ -156,8 +165,10 @@ class Chaos:
             elif self.f.no_generations:
                 self.attach(t, node)  # no re-attach without generations: the controller re-sends it
 
-    WEIGHTS = {"op_write": 40, "op_checkpoint": 18, "op_compact": 8, "op_flush": 6, "op_migrate_clean": 6,
-               "op_migrate_dirty": 6, "op_zombie": 3, "op_thaw": 4, "op_kill": 5}
+    # Mostly traffic, so layers pile up between migrations; a stale holder gets half of its
+    # tenant's traffic (some_holder), which is what a split brain needs to do damage.
+    WEIGHTS = {"op_write": 45, "op_checkpoint": 25, "op_compact": 8, "op_flush": 5, "op_migrate_clean": 3,
+               "op_migrate_dirty": 3, "op_zombie": 1.5, "op_thaw": 2, "op_kill": 2.5}
 
     def run(self, operations, limit_seconds):
         for t in self.tenants:
@@ -169,13 +180,31 @@ class Chaos:
         deadline = time.monotonic() + limit_seconds
         steps = 0
         while steps < operations and time.monotonic() < deadline:
-            getattr(self, self.rng.choices(names, weights)[0])()
+            self.attempt(getattr(self, self.rng.choices(names, weights)[0]))
             steps += 1
+        self.f.counts["operations"] = steps
         self.op_thaw()
+        # The end: every node uploads what it holds once more, in a seeded order, as its periodic
+        # checkpoint would, and flushes its deletion queue.
+        ends = [(t, n) for t in self.tenants for n in sorted(self.holders[t], key=lambda n: n.node_id)]
+        self.rng.shuffle(ends)
+        for t, node in ends:
+            self.attempt(lambda: self.tally("checkpoint", self.f.checkpoint(node, t, status=(200, 404, 409))))
         for node in self.nodes:
-            if node.alive():
-                node.flush_deletions()
+            self.attempt(node.flush_deletions)
         return self.f.check()
+
+    def attempt(self, operation):
+        """Runs one operation. With generations every answer must be one DESIGN.md allows (a
+        NodeError fails the run); without, nodes work on a store the split brain broke, so a
+        refused or failed request is an outcome of the control run, counted and carried past."""
+        try:
+            operation()
+        except (NodeError, OSError) as e:
+            if not self.f.no_generations:
+                raise
+            key = f"failed on the broken store ({type(e).__name__})"
+            self.outcomes[key] = self.outcomes.get(key, 0) + 1
 
     def summary(self, report):
         c = self.f.counts

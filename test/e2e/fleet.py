@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import sys
+import threading
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +37,32 @@ def tenant_id(i, shard=None):
     if shard:
         text += f"-{shard[0]:02x}{shard[1]:02x}"
     return text
+
+
+def in_background(fn):
+    """Runs fn in a thread and keeps its outcome: {"value": ...} or {"error": exception} (a node
+    killed under a request drops the connection, which is expected)."""
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = fn()
+        except Exception as e:  # noqa: BLE001 - kept for the test to look at
+            outcome["error"] = e
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def wait_for(condition, what, timeout=60):
+    """Waits until condition() holds: an outcome, not a timing (the limit only ends a hung test)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 class Ledger:
@@ -97,6 +125,12 @@ class Fleet:
                              control_plane_api=f"http://127.0.0.1:{self.shim_port}/upcall/v1/",
                              no_generations=self.no_generations)
         self.nodes[node.node_id] = node
+        if self.no_generations:
+            # Such a node never calls the control plane; the controller still needs it registered
+            # to issue generations for the same steps (which the node then ignores).
+            self.shim("/upcall/v1/re-attach", {"node_id": node.node_id, "register": {
+                "node_id": node.node_id, "listen_http_addr": "127.0.0.1", "listen_http_port": node.port,
+                "listen_pg_addr": "127.0.0.1", "listen_pg_port": 6400, "availability_zone_id": "local"}})
         if start:
             node.start()
         return node

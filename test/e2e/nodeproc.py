@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.join(ROOT, "test", "integration"))
 
 from shimproc import request  # noqa: E402
 
-BINARY = os.path.join(ROOT, "build", "gencontrol-node")
+# GENCONTROL_NODE points the tests at another build of the node (an installed one, say).
+BINARY = os.environ.get("GENCONTROL_NODE") or os.path.join(ROOT, "build", "gencontrol-node")
 # An id no test attaches: asking for it tells "still starting" (503) from "serving" (404).
 PROBE_TENANT = "ffffffffffffffffffffffffffffffff"
 
@@ -136,6 +137,13 @@ class Node:
     # --- the management API -------------------------------------------------------------------
     def request(self, method, path, body=None, timeout=60):
         return request(self.port, method, path, body, timeout=timeout)
+
+    def probe(self, path):
+        """The status a GET of path answers, or None while nothing listens (still starting)."""
+        try:
+            return self.request("GET", path, timeout=5).status
+        except OSError:
+            return None
 
     def expect(self, status, method, path, body=None, timeout=60):
         """One request whose status must be `status` (or one of them); returns the response."""

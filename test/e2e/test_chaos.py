@@ -12,7 +12,7 @@ from fleet import FleetTestCase  # noqa: E402
 
 LONG = os.environ.get("GENCONTROL_LONG") == "1"
 SEED = int(os.environ.get("GENCONTROL_E2E_SEED", "1"))
-OPERATIONS, LIMIT_SECONDS = (3000, 600) if LONG else (150, 60)
+OPERATIONS, LIMIT_SECONDS = (6000, 900) if LONG else (300, 90)
 
 
 def play(test):
@@ -22,6 +22,7 @@ def play(test):
     print(f"\nchaos seed {SEED} {mode}: {report.summary()}", file=sys.stderr)
     for v in report.violations[:10]:
         print(f"  {v}", file=sys.stderr)
+    print("  outcomes: " + ", ".join(f"{k} x{v}" for k, v in sorted(chaos.outcomes.items())), file=sys.stderr)
     print(chaos.summary(report), file=sys.stderr)
     return chaos, report
 

@@ -9,19 +9,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fleet import TIMELINE, FleetTestCase, tenant_id  # noqa: E402
+from fleet import TIMELINE, FleetTestCase, in_background, tenant_id, wait_for  # noqa: E402
 from test_migration import counters, layers_on_disk  # noqa: E402
-from test_node_crash import in_background  # noqa: E402
-
-
-def wait_for(condition, what, timeout=60):
-    """Waits until condition() holds; an outcome, not a timing: the limit only ends a hung test."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what}: not within {timeout}s")
 
 
 class ControlPlaneOutage(FleetTestCase):
@@ -57,7 +46,7 @@ class ControlPlaneOutage(FleetTestCase):
             # A node restarted now cannot re-attach: it answers 503 for tenants until it can.
             b = f.add_node(start=False)
             b.start(wait=False)
-            wait_for(lambda: b.request("GET", "/status", timeout=2).status == 200, "b's /status")
+            wait_for(lambda: b.probe("/status") == 200, "b's /status")
             resp = b.request("GET", f"/v1/tenant/{t}")
             self.assertEqual(resp.status, 503, resp)
             self.assertIsNotNone(resp.header("Retry-After"), resp.headers)

@@ -4,29 +4,13 @@ by Neon's rules (validated lists run, a list one generation behind a tenant the 
 is relabelled and runs, a list for a tenant it no longer holds is dropped)."""
 import os
 import sys
-import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from fleet import TIMELINE, FleetTestCase, tenant_id  # noqa: E402
+from fleet import TIMELINE, FleetTestCase, in_background, tenant_id  # noqa: E402
 from test_migration import counters, layers_on_disk  # noqa: E402
-
-
-def in_background(fn):
-    """Runs fn in a thread whose exception (a killed node's dropped connection) is kept."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = fn()
-        except Exception as e:  # noqa: BLE001 - a connection reset by the kill is expected
-            outcome["error"] = e
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread, outcome
 
 
 def kill_when(fleet, node, changed, give_up=60):
