@@ -23,6 +23,15 @@ def play(test):
     for v in report.violations[:10]:
         print(f"  {v}", file=sys.stderr)
     print("  outcomes: " + ", ".join(f"{k} x{v}" for k, v in sorted(chaos.outcomes.items())), file=sys.stderr)
+    totals = {}
+    for node in chaos.nodes:
+        if node.alive():
+            for k, v in node.metrics().items():
+                if k.startswith("gencontrol_node_deletion_queue_") and k.endswith("_total"):
+                    name = k[len("gencontrol_node_deletion_queue_"):-len("_total")]
+                    totals[name] = totals.get(name, 0) + v
+    print("  deletion queues of the running processes: "
+          + ", ".join(f"{k} {v:g}" for k, v in sorted(totals.items())), file=sys.stderr)
     print(chaos.summary(report), file=sys.stderr)
     return chaos, report
 
