@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover) tests.
+# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover) and
+# end-to-end (storage nodes) tests.
 # Every cluster it starts is stopped on exit, also when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,11 @@ scripts/fuzz.sh 20 || status=1
 
 step "integration tests"
 /usr/bin/python3 test/integration/run.py "$@" || status=1
+
+step "end-to-end tests: storage nodes, the shim and PostgreSQL (checker, split brain, chaos)"
+# GENCONTROL_LONG=1 (make test-long) makes the chaos run long; scenario tests skip only when
+# build/gencontrol-node is not built.
+/usr/bin/python3 test/e2e/run.py "$@" || status=1
 
 echo
 if [[ $status -eq 0 ]]; then echo "make test: all suites passed"; else echo "make test: FAILED"; fi

@@ -24,8 +24,8 @@ extern "C" {
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "replication/message.h"
+#include "replication/walsender.h"  // max_wal_senders, which syncrep.h's SyncRepRequested() reads
 #include "replication/syncrep.h"
-#include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
