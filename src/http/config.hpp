@@ -1,5 +1,5 @@
 // The shim's configuration in one place: command-line flags, the environment variables behind
-// them, and their defaults (DESIGN.md, "The HTTP shim"). Flags win over the environment.
+// them, and their defaults (docs/design.md, "The HTTP shim"). Flags win over the environment.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +23,7 @@ struct Config {
     std::size_t max_body_bytes = 16 * 1024 * 1024;
     LogFormat log_format = LogFormat::plain;
     LogLevel log_level = LogLevel::info;
-    // Beyond DESIGN.md's table, for operators: HTTP worker threads (one per open connection),
+    // Beyond the table in docs/design.md, for operators: HTTP worker threads (one per open connection),
     // and the bound on any one request's socket reads/writes and database work.
     int http_threads = 64;
     int request_timeout_seconds = 10;
