@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/bootstrap.sh
+source scripts/pg_env.sh
 scripts/build.sh
 
 PGTAP_PORT=15440
@@ -30,7 +31,8 @@ step "pgTAP suite (pg_prove)"
   --conf wal_writer_delay=10000 --conf wal_writer_flush_after=1GB --conf autovacuum=off >/dev/null
 sock="$GENCONTROL_CLUSTERS/pgtap/sock"
 # pg_prove runs psql, which refuses nothing as root; the server trusts local connections.
-pg_prove -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap || status=1
+pg_prove --psql-bin "$PG_BIN/psql" -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap ||
+  status=1
 
 step "fuzz: shim request parsing (20 s)"
 scripts/fuzz.sh 20 || status=1
