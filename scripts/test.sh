@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover) tests.
+# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover) tests,
+# the alert rules, and the Debian packages (built, installed, tested, removed again).
 # Every cluster it starts is stopped on exit, also when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +40,14 @@ scripts/fuzz.sh 20 || status=1
 
 step "integration tests"
 /usr/bin/python3 test/integration/run.py "$@" || status=1
+
+step "alert rules and dashboard (promtool)"
+scripts/test-alerts.sh || status=1
+
+# The one suite that installs into the system PostgreSQL: it sets make install's copies aside
+# and puts them back when it ends, so the order of the suites does not matter.
+step "Debian packages: build, dpkg -i, pgTAP on the packaged extension, systemd unit, lintian"
+scripts/test-packages.sh || status=1
 
 echo
 if [[ $status -eq 0 ]]; then echo "make test: all suites passed"; else echo "make test: FAILED"; fi
