@@ -51,9 +51,11 @@ rc=0
 import glob, json, os, re, sys
 d = sys.argv[1]
 exported = set()
-# The files that render metrics: src/http/metrics.cpp, and whatever *metrics* file the node has.
-for path in glob.glob("src/**/*metrics*.[ch]pp", recursive=True):
-    exported |= set(re.findall(r'"(gencontrol_[a-z_]+)', open(path).read()))
+# A metric is exported where the code writes its HELP line, directly or through a helper
+# named for its type (src/http/metrics.cpp's header(), the node's counter()).
+for path in glob.glob("src/**/*.[ch]pp", recursive=True):
+    exported |= set(re.findall(r'(?:# HELP |(?:header|counter|gauge|histogram)\(")(gencontrol_[a-z_]+)',
+                               open(path).read()))
 if not any(n.startswith("gencontrol_node_") for n in exported):
     design = open("docs/design.md").read()
     exported |= set(re.findall(r"`(gencontrol_node_[a-z_]+)[`{]", design))
