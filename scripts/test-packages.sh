@@ -143,7 +143,7 @@ for v in $versions; do
   "${psql[@]}" -d gencontrol_packages -c "CREATE EXTENSION gencontrol" \
     -c 'CREATE ROLE "gencontrol-http" LOGIN IN ROLE gencontrol_controller'
   ( set -a; source /etc/default/gencontrol-http; set +a
-    exec runuser -u gencontrol-http -- env GENCONTROL_LISTEN=$SHIM \
+    exec "${sudo[@]}" runuser -u gencontrol-http -- env GENCONTROL_LISTEN=$SHIM \
       GENCONTROL_DATABASE_URL="host=$sock port=$PORT dbname=gencontrol_packages user=gencontrol-http" \
       /usr/bin/gencontrol-http $GENCONTROL_HTTP_ARGS ) >"$work/shim.log" 2>&1 &
   shim_pid=$!
