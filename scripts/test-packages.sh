@@ -44,8 +44,8 @@ dpkg_retry() {
 }
 
 versions=$(pg_buildext supported-versions)
-packages=(gencontrol-http)
-for v in $versions; do packages+=("postgresql-$v-gencontrol"); done
+# Every binary package debian/control names (postgresql-NN-gencontrol for each version).
+mapfile -t packages < <(sed -n 's/^Package: //p' debian/control)
 
 # --- what `make install` left in the system PostgreSQL: set aside now, put back at the end ---
 saved=$work/make-install.tar
