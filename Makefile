@@ -2,6 +2,8 @@
 #   make run    set up, build, install, start a local cluster and the HTTP shim
 #   make test   the same set-up, then every test suite
 #   make bench  the benchmark report (bench/results/REPORT.md)
+#   make deb    the Debian packages, into build/deb
+#   make installcheck  the pgTAP suite against a running server named by PGHOST, PGPORT, ...
 
 EXTENSION = gencontrol
 MODULE_big = gencontrol
@@ -36,6 +38,9 @@ SHLIB_LINK = -lstdc++
 # nothing from it and it would need clang at build time.
 override with_llvm = no
 
+# PGXS's installcheck runs pg_regress; gencontrol's suite is pgTAP (scripts/installcheck.sh).
+NO_INSTALLCHECK = 1
+
 # The control file lives in extension/; PGXS looks for it at the top level.
 EXTRA_CLEAN = gencontrol.control
 
@@ -51,7 +56,7 @@ all: gencontrol.control
 gencontrol.control: extension/gencontrol.control
 	cp $< $@
 
-.PHONY: run test bench test-long fuzz stop
+.PHONY: run test bench test-long fuzz stop deb installcheck test-packages test-alerts
 run:
 	scripts/run.sh
 test:
@@ -64,3 +69,11 @@ fuzz:
 	scripts/fuzz.sh 300
 stop:
 	scripts/run.sh stop
+deb:
+	scripts/deb.sh
+installcheck:
+	scripts/installcheck.sh
+test-packages:
+	scripts/test-packages.sh
+test-alerts:
+	scripts/test-alerts.sh

@@ -5,15 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! "${PG_CONFIG:-pg_config}" --pgxs >/dev/null 2>&1 || ! command -v pgbench >/dev/null ||
+source scripts/pg_env.sh
+if ! "$PG_CONFIG" --pgxs >/dev/null 2>&1 || [[ ! -x $PG_BIN/pgbench ]] ||
    ! command -v wrk >/dev/null || ! command -v gnuplot >/dev/null; then
   scripts/bootstrap.sh
+  source scripts/pg_env.sh
 fi
 
 make -s
 sudo_cmd=()
 if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-"${sudo_cmd[@]}" make -s install
+"${sudo_cmd[@]}" make -s install PG_CONFIG="$PG_CONFIG"
 
 # The shim is optional here: without it the report says its rows were not measured. An
 # existing build/gencontrol-http is used as it is (its build date goes into the report), so a

@@ -15,6 +15,8 @@ packages=(
   iproute2  # ip netns and veth links for the partition tests
   # failover and benchmarks
   patroni etcd-server wrk gnuplot-nox
+  # Debian packages (make deb; the package test: lintian, systemd-analyze), promtool (alert rules)
+  debhelper postgresql-server-dev-all dpkg-dev fakeroot lintian systemd prometheus
 )
 
 missing=()
@@ -32,7 +34,7 @@ sudo=()
 if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
 echo "bootstrap: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get update -qq -o DPkg::Lock::Timeout=600
 # Debian's postgresql-common would create and start a 'main' cluster on 5432; gencontrol
 # runs its own throwaway clusters, so it asks for none.
 "${sudo[@]}" mkdir -p /etc/postgresql-common
@@ -40,4 +42,6 @@ if [[ ! -e /etc/postgresql-common/createcluster.conf ]] ||
    ! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
   echo 'create_main_cluster = false' | "${sudo[@]}" tee -a /etc/postgresql-common/createcluster.conf >/dev/null
 fi
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+# Another apt run (unattended upgrades, a second checkout bootstrapping) holds the lock for a
+# while: wait for it rather than fail.
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" </dev/null

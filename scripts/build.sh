@@ -8,7 +8,7 @@ sudo=()
 if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
-export PG_CONFIG=${PG_CONFIG:-pg_config}
+source scripts/pg_env.sh
 make -s -j"$jobs"
 "${sudo[@]}" make -s install PG_CONFIG="$PG_CONFIG" >/dev/null
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

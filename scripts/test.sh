@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover) and
-# end-to-end (storage nodes) tests.
+# make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover, partition),
+# end-to-end (storage nodes), the alert rules, and the Debian packages (built, installed, tested,
+# removed again).
 # Every cluster it starts is stopped on exit, also when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/bootstrap.sh
+source scripts/pg_env.sh
 scripts/build.sh
 
 PGTAP_PORT=15440
@@ -31,7 +33,8 @@ step "pgTAP suite on a fresh install of the newest version (pg_prove)"
   --conf wal_writer_delay=10000 --conf wal_writer_flush_after=1GB --conf autovacuum=off >/dev/null
 sock="$GENCONTROL_CLUSTERS/pgtap/sock"
 # pg_prove runs psql, which refuses nothing as root; the server trusts local connections.
-pg_prove -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap || status=1
+pg_prove --psql-bin "$PG_BIN/psql" -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap ||
+  status=1
 
 step "upgrade from 1.0: rows kept, same objects as a fresh install, then the pgTAP suite again (pg_prove)"
 test/upgrade/run.sh "$sock" "$PGTAP_PORT" gencontrol_test || status=1
@@ -46,6 +49,14 @@ step "end-to-end tests: storage nodes, the shim and PostgreSQL (checker, split b
 # GENCONTROL_LONG=1 (make test-long) makes the chaos run long; scenario tests skip only when
 # build/gencontrol-node is not built.
 /usr/bin/python3 test/e2e/run.py "$@" || status=1
+
+step "alert rules and dashboard (promtool)"
+scripts/test-alerts.sh || status=1
+
+# The one suite that installs into the system PostgreSQL: it sets make install's copies aside
+# and puts them back when it ends, so the order of the suites does not matter.
+step "Debian packages: build, dpkg -i, pgTAP on the packaged extension, systemd unit, lintian"
+scripts/test-packages.sh || status=1
 
 echo
 if [[ $status -eq 0 ]]; then echo "make test: all suites passed"; else echo "make test: FAILED"; fi

@@ -18,7 +18,10 @@ CLUSTER_DIR = "/tmp/gencontrol-clusters/" + ("bench" if PORT == "15600" else f"b
 SOCKDIR = CLUSTER_DIR + "/sock"
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PSQL = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
+sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "scripts"))
+from pgcluster import PG_BIN  # noqa: E402  (the PostgreSQL that PG_CONFIG names)
+
+PSQL = [f"{PG_BIN}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
         SOCKDIR, "-p", PORT, "-U", "postgres"]
 
 

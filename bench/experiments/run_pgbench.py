@@ -22,7 +22,8 @@ SOCKDIR = CLUSTER_DIR + "/sock"
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import cputime  # noqa: E402
 
-PG_BIN = subprocess.run([os.environ.get("PG_CONFIG", "pg_config"), "--bindir"], check=True, capture_output=True, text=True).stdout.strip()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "scripts"))
+from pgcluster import PG_BIN  # noqa: E402  (the PostgreSQL that PG_CONFIG names)
 SOCK = SOCKDIR
 PIDFILE = CLUSTER_DIR + "/data/postmaster.pid"
 

@@ -30,7 +30,7 @@ struct Config {
     std::string tls_cert;
     std::string tls_key;
     std::size_t max_connections = 16384;
-    // Beyond DESIGN.md's table, for operators: threads that run requests (an idle connection never
+    // Beyond the table in docs/design.md, for operators: threads that run requests (an idle connection never
     // holds one), and the bound on any one request's database work.
     int http_threads = 64;
     int request_timeout_seconds = 10;

@@ -16,7 +16,7 @@ namespace gencontrol::http {
 namespace {
 
 using nlohmann::json;
-// Responses keep their fields in the order DESIGN.md and Neon write them.
+// Responses keep their fields in the order docs/design.md and Neon write them.
 using nlohmann::ordered_json;
 
 constexpr std::int64_t kMaxU32 = std::numeric_limits<std::uint32_t>::max();

@@ -1,4 +1,4 @@
--- The contract's shape: every object DESIGN.md names exists with its exact signature,
+-- The contract's shape: every object docs/design.md names exists with its exact signature,
 -- every function and view is documented, and the tables are kept by pg_dump.
 BEGIN;
 SET search_path = gencontrol, public;

@@ -53,7 +53,7 @@ class SqlSession:
 
     With snapshot_age_ms, validates run inside a REPEATABLE READ transaction whose snapshot
     is up to that old, as a caller batching reads in one transaction would: gen_validate must
-    still answer from the latest committed state (DESIGN.md, invariant 3)."""
+    still answer from the latest committed state (docs/design.md, guarantee 3)."""
 
     def __init__(self, dsn, snapshot_age_ms=0):
         self.conn = psycopg2.connect(dsn, connect_timeout=3)
