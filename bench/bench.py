@@ -224,7 +224,7 @@ class Bench:
                 per_op(S.extra_seconds(before, after)))
 
     def pgbench(self, tag, scripts, clients=1, seconds=None, transactions=None, mode="prepared",
-                defines=None, record=None):
+                defines=None, record=None, seed=None):
         prefix = self.work(f"logs/{tag}")
         argv = [f"{PG_BIN}/pgbench", "-n", "-h", self.cluster.sockdir, "-p", str(PORT), "-U", "postgres",
                 "-M", mode, "-c", str(clients), "-j", str(min(clients, 2)), "-l", f"--log-prefix={prefix}",
@@ -232,6 +232,8 @@ class Bench:
                 # controller would (the other scripts never see 40001).
                 "--max-tries=100"]
         argv += ["-T", str(seconds)] if seconds else ["-t", str(transactions)]
+        if seed is not None:
+            argv.append(f"--random-seed={seed}")
         for key, value in {"shards": PROFILE["shards"], **(defines or {})}.items():
             argv += ["-D", f"{key}={value}"]
         for s in scripts:
@@ -550,9 +552,12 @@ class Bench:
 
     def wal_bytes_of(self, tag, script, transactions, defines=None):
         """WAL inserted while one client runs `transactions` of `script` alone (commit records
-        included), from pg_current_wal_insert_lsn before and after."""
+        included), from pg_current_wal_insert_lsn before and after. The same rows are touched
+        once before (the same random seed), so the pages carry no full-page image when measured:
+        what is left is what the operation itself writes."""
+        self.pgbench(f"{tag}_warm", [script], transactions=transactions, defines=defines, seed=4242)
         before = self.psql("SELECT pg_current_wal_insert_lsn()")
-        self.pgbench(tag, [script], transactions=transactions, defines=defines)
+        self.pgbench(tag, [script], transactions=transactions, defines=defines, seed=4242)
         return float(self.psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '{before}')"))
 
     def wal_per_operation(self):

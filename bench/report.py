@@ -266,9 +266,8 @@ def write(results, commands, machine, out, charts_gp):
     wal = results.get("wal_per_operation")
     if wal:
         L.append("**WAL bytes per operation** (one client alone, `pg_current_wal_insert_lsn` before and after, "
-                 f"commit records included; re-attach of {wal['re_attach_size']:,} shards, per shard). Full-page "
-                 "images are included too: a variant that first touches pages since the last checkpoint pays them, "
-                 "so compare within a column across runs, and across columns with that in mind.")
+                 f"commit records included; re-attach of {wal['re_attach_size']:,} shards, per shard). Each run "
+                 "repeats one that touched the same rows (same pgbench seed), so no full-page image is counted.")
         L.append("")
         L.append("| operation | gencontrol | UPDATE (plain) | PL/pgSQL | Neon's pattern |")
         L.append("| --- | --- | --- | --- | --- |")
