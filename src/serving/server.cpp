@@ -230,6 +230,7 @@ private:
     void begin_head(bool first_read_is_idle) {
         if (server_.stopping && buffer_.size() == 0) return close_now();
         head_.emplace();
+        keep_alive_ = head_only_ = has_body_ = false;  // nothing carries over from the last request
         head_->header_limit(static_cast<std::uint32_t>(server_.options.limits.max_header_bytes));
         // Beast checks a Content-Length against this while parsing the head (its default is 1 MiB).
         head_->body_limit(server_.options.limits.max_body_bytes);
@@ -316,6 +317,9 @@ private:
             } catch (const std::exception& e) {
                 log::error("request head handler failed", {{"path", shorten(request_.path)}, {"error", e.what()}});
                 early = core_reply(500, "internal error");
+            } catch (...) {
+                log::error("request head handler failed", {{"path", shorten(request_.path)}});
+                early = core_reply(500, "internal error");
             }
             if (early) {
                 // The body was never read, so the connection cannot carry another request.
@@ -368,6 +372,10 @@ private:
                 reply = self->server_.handlers.handle(self->request_);
             } catch (const std::exception& e) {
                 log::error("request failed", {{"path", shorten(self->request_.path)}, {"error", e.what()}});
+                reply = core_reply(500, "internal error");
+                reply.close = false;
+            } catch (...) {
+                log::error("request failed", {{"path", shorten(self->request_.path)}});
                 reply = core_reply(500, "internal error");
                 reply.close = false;
             }
