@@ -9,7 +9,7 @@ import threading
 from collections import defaultdict
 
 import netns
-from history import VALIDATE, VALIDATE_BATCH
+from history import OK, VALIDATE, VALIDATE_BATCH
 from load import Load
 from shimproc import Shim
 
@@ -105,3 +105,11 @@ def count(ops, since=0, until=float("inf"), side=None, kinds=VALIDATES, outcome=
                if op.kind in kinds and since <= op.invoked < until
                and (side is None or side_of(op.client) == side)
                and (outcome is None or op.outcome == outcome))
+
+
+def first_write(ops, since, side):
+    """When the first attach or re-attach a side invoked at or after `since` was acknowledged."""
+    done = [op.completed for op in ops
+            if op.kind in ("attach", "re_attach") and op.outcome == OK and op.invoked >= since
+            and side_of(op.client) == side]
+    return min(done) if done else None

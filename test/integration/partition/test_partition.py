@@ -34,9 +34,10 @@ from history import DUPLICATE, LOST, OK, ORDER, STALE_VALID, VALIDATE, VALIDATE_
 from history import lost_acknowledgements  # noqa: E402
 from load import SqlTarget, HttpTarget, scaled, stored_generations, summary  # noqa: E402
 from pgcluster import Cluster, run_as_server  # noqa: E402
-from replication import add_standby  # noqa: E402
+from replication import add_standby, wait_for  # noqa: E402
 from shimproc import available as shim_available  # noqa: E402
-from sides import CLIENT_TIMEOUTS, ZOMBIE_OPTIONS, NamespacedShim, SideTarget, SidedLoad, count, kinds  # noqa: E402
+from sides import (CLIENT_TIMEOUTS, ZOMBIE_OPTIONS, NamespacedShim, SideTarget, SidedLoad, count,  # noqa: E402
+                   first_write, kinds)
 
 CONF = {
     "listen_addresses": "'*'",  # inside the server's own namespace: its veth addresses and loopback
@@ -45,6 +46,7 @@ CONF = {
 HBA = "host all all 198.18.0.0/15 trust\nhost replication all 198.18.0.0/15 trust\n"
 
 PRE, PARTITION, AFTER = scaled(2, 10), scaled(5, 30), scaled(2, 10)
+OVERLAP = scaled(3, 10)  # seconds both primaries serve after the new one's first acknowledged write
 
 
 def allow_partition_network(cluster):
@@ -126,8 +128,15 @@ class PartitionTest(unittest.TestCase):
             time.sleep(1)  # the time a failure detector would take
             cls.standby.promote()
             cls.promoted_at = time.monotonic_ns()
-            time.sleep(PARTITION)
+            # The new side needs a few seconds to give up on the old primary (keepalives) and
+            # find the new one; the partition lasts until both primaries have served at once
+            # for OVERLAP seconds, however long that took.
+            wait_for(lambda: first_write(load.history, cls.promoted_at, "new") is not None, 60,
+                     "a write acknowledged by the new primary")
+            cls.serving_seconds = (first_write(load.history, cls.promoted_at, "new") - cls.cut_at) / 1e9
+            time.sleep(max(OVERLAP, PARTITION - (time.monotonic_ns() - cls.cut_at) / 1e9))
             topo.heal(cls.replication, cls.new_to_p)
+            cls.partition_seconds = (time.monotonic_ns() - cls.cut_at) / 1e9
             time.sleep(0.5)
             cls.primary.stop("immediate")  # the old primary is fenced
             cls.fenced_at = time.monotonic_ns()
@@ -146,10 +155,11 @@ class PartitionTest(unittest.TestCase):
         barrier = "on" if cls.BARRIER else "off (control)"
         cls.summary = summary(
             f"partition (synchronous standby promoted while the primary runs, read barrier {barrier})",
-            cls.report, f"1 ({PARTITION} s partition, promote, heal, fence the old primary)",
+            cls.report, f"1 ({cls.partition_seconds:.1f} s partition, promote, heal, fence the old primary)",
             time.monotonic() - began, load,
             f"stale valid answers {cls.report.count(STALE_VALID)}, acknowledged then lost {cls.lost}, "
             f"validates asked of the old primary after the cut {cls.old_asked} (answered {cls.old_answered}), "
+            f"new primary's first acknowledged write {cls.serving_seconds:.1f} s after the cut, "
             f"{kinds(cls.report)}")
 
     def test_nothing_acknowledged_was_lost(self):

@@ -20,6 +20,7 @@ make test-long only.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), "guarantees"), os.path.dirname(HERE)]
+
+import psutil  # noqa: E402
 
 import netns  # noqa: E402
 from harness import DATABASE  # noqa: E402
@@ -42,6 +45,7 @@ ETCD_HOSTS = (1, 2, 3)
 NODE_HOSTS = (11, 12, 13)
 CLIENT_HOST = 20
 PRE, PARTITION, AFTER = scaled(3, 10), scaled(20, 40), scaled(2, 10)
+OVERLAP = 8  # seconds both leaders serve after the new one's first write
 
 
 def address(host):
@@ -49,10 +53,10 @@ def address(host):
 
 
 class EtcdMember:
-    def __init__(self, topology, namespace, host):
+    def __init__(self, namespace, host, tag):
         self.namespace, self.host = namespace, host
         self.name = f"etcd{host}"
-        self.root = os.path.join(BASE, f"it-partition-patroni-{self.name}")
+        self.root = os.path.join(BASE, f"it-partition-{tag}-{self.name}")
         self.logfile = os.path.join(self.root, "etcd.log")
         self.process = None
 
@@ -80,9 +84,10 @@ class EtcdMember:
 class PatroniMember:
     """One Patroni daemon and its PostgreSQL, both inside `namespace`."""
 
-    def __init__(self, namespace, host, viewer):
+    def __init__(self, namespace, host, viewer, tag, barrier=True):
         self.namespace, self.host, self.viewer = namespace, host, viewer
-        self.name = f"it-partition-patroni-pg{host}"
+        self.barrier = barrier
+        self.name = f"it-partition-{tag}-pg{host}"
         self.cluster = Cluster(self.name, PG_PORT)
         self.root = self.cluster.root
         self.config_path = os.path.join(self.root, "patroni.yml")
@@ -109,7 +114,8 @@ class PatroniMember:
                         "use_pg_rewind": True,
                         "parameters": {"synchronous_commit": "on", "wal_level": "replica", "hot_standby": "on",
                                        "max_wal_senders": 10, "max_replication_slots": 10,
-                                       "wal_keep_size": "256MB", "max_connections": 200},
+                                       "wal_keep_size": "256MB", "max_connections": 200,
+                                       "gencontrol.validate_read_barrier": "on" if self.barrier else "off"},
                     },
                 },
                 "initdb": [{"encoding": "UTF8"}, {"locale": "C.UTF-8"}, {"auth": "trust"}],
@@ -164,6 +170,26 @@ class PatroniMember:
     def is_primary(self):
         return self.rest("/primary") == 200
 
+    def _patroni_processes(self):
+        if self.process is None:
+            return []
+        try:
+            root = psutil.Process(self.process.pid)
+            return [p for p in [root] + root.children(recursive=True)
+                    if any(PATRONI in arg for arg in p.cmdline()[:2])]
+        except psutil.Error:
+            return []
+
+    def hang(self):
+        """Stops the Patroni daemon (SIGSTOP), as a paused VM or a hung process would: it
+        neither renews nor gives up leadership, and never demotes its PostgreSQL."""
+        for process in self._patroni_processes():
+            process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        for process in self._patroni_processes():
+            process.send_signal(signal.SIGCONT)
+
     def is_sync_standby(self):
         return self.rest("/sync") == 200
 
@@ -192,9 +218,13 @@ def wait_for(predicate, timeout, what, log=lambda: ""):
 @unittest.skipUnless(netns.available() and os.access(PATRONI, os.X_OK) and os.access(ETCD, os.X_OK),
                      "needs root (ip netns), patroni and etcd-server (scripts/bootstrap.sh)")
 class PatroniPartitionTest(unittest.TestCase):
+    TAG = "patroni"
+    BARRIER = True
+    HANG = False  # whether the isolated leader's Patroni hangs (SIGSTOP) at the cut
+
     @classmethod
     def setUpClass(cls):
-        cls.topology = topo = netns.Topology("patroni")
+        cls.topology = topo = netns.Topology(cls.TAG)
         cls.addClassCleanup(topo.remove)
         switch = topo.switch("sw")
         etcd_ns = [topo.namespace(f"e{h}") for h in ETCD_HOSTS]
@@ -206,17 +236,18 @@ class PatroniPartitionTest(unittest.TestCase):
         topo.plug(switch, new_ns, CLIENT_HOST)
         cls.zombie_link = topo.link(old_ns, node_ns[0])
 
-        cls.etcd = [EtcdMember(topo, ns, h) for ns, h in zip(etcd_ns, ETCD_HOSTS)]
+        cls.etcd = [EtcdMember(ns, h, cls.TAG) for ns, h in zip(etcd_ns, ETCD_HOSTS)]
         for member in cls.etcd:
             cls.addClassCleanup(member.stop)
             member.start()
         wait_for(lambda: all(netns.call_in(new_ns, lambda h=h: _health(h)) for h in ETCD_HOSTS), 60,
                  "the three etcd members to be healthy")
-        cls.nodes = [PatroniMember(ns, h, new_ns) for ns, h in zip(node_ns, NODE_HOSTS)]
+        cls.nodes = [PatroniMember(ns, h, new_ns, cls.TAG, cls.BARRIER) for ns, h in zip(node_ns, NODE_HOSTS)]
         first = cls.nodes[0]
         for node in reversed(cls.nodes):
             cls.addClassCleanup(node.stop)
         first.start()
+        cls.addClassCleanup(first.resume)  # runs before the stops: a stopped Patroni ignores SIGTERM
         wait_for(first.is_primary, 90, "the first node to lead", first.log_tail)
         for node in cls.nodes[1:]:
             node.start()
@@ -252,6 +283,8 @@ class PatroniPartitionTest(unittest.TestCase):
             time.sleep(PRE)
             topo.cut(cls.ports[0])  # the leader loses etcd, the standby and the new side
             cls.cut_at = time.monotonic_ns()
+            if cls.HANG:
+                leader.hang()
             wait_for(standby.is_primary, 60, "Patroni to promote the synchronous standby", standby.log_tail)
             cls.promoted_at = time.monotonic_ns()
 
@@ -262,9 +295,11 @@ class PatroniPartitionTest(unittest.TestCase):
                 return min(writes) if writes else None
             wait_for(lambda: first_write_after(cls.promoted_at) is not None, 30, "a write on the new leader")
             cls.serving_seconds = (first_write_after(cls.promoted_at) - cls.cut_at) / 1e9
-            time.sleep(max(0.0, PARTITION - (time.monotonic_ns() - cls.cut_at) / 1e9))
+            # Both leaders serve for a while: OVERLAP at least, PARTITION in all.
+            time.sleep(max(OVERLAP, PARTITION - (time.monotonic_ns() - cls.cut_at) / 1e9))
             topo.heal(cls.ports[0])
             time.sleep(0.5)
+            leader.resume()
             leader.stop()  # the old leader is fenced
             cls.fenced_at = time.monotonic_ns()
             time.sleep(AFTER)
@@ -276,7 +311,10 @@ class PatroniPartitionTest(unittest.TestCase):
         cls.lost = lost_acknowledgements(ops, cls.stored)
         cls.old_answered_after_promotion = count(ops, since=cls.promoted_at, until=cls.fenced_at, side="old",
                                                  outcome=OK)
-        summary("partition (Patroni + 3 etcd, synchronous_mode_strict, leader isolated)", cls.report,
+        label = ("partition (Patroni + 3 etcd, synchronous_mode_strict, leader isolated"
+                 + (", its Patroni hung" if cls.HANG else "")
+                 + (", read barrier on)" if cls.BARRIER else ", read barrier off (control))"))
+        summary(label, cls.report,
                 f"1 (leader's bridge port cut {PARTITION} s, healed, old leader stopped)", time.monotonic() - began,
                 load, f"stale valid answers {cls.report.count(STALE_VALID)}, acknowledged then lost {cls.lost}, "
                       f"new leader served its first write {cls.serving_seconds:.1f} s after the cut, "
@@ -302,6 +340,29 @@ class PatroniPartitionTest(unittest.TestCase):
 
     def test_clients_stopped(self):
         self.assertEqual(self.stuck, [])
+
+
+class PatroniHungLeaderTest(PatroniPartitionTest):
+    """The same, with the isolated leader's Patroni hung from the cut on: it never demotes its
+    PostgreSQL, so two primaries serve at once and only the read barrier keeps the old one's
+    validates from answering."""
+    TAG = "patroni-hung"
+    HANG = True
+
+
+class PatroniHungLeaderControlTest(PatroniHungLeaderTest):
+    """The control: the hung leader without the barrier answers stale valid: true."""
+    TAG = "patroni-ctl"
+    BARRIER = False
+
+    def test_history_checks_clean(self):
+        self.assertGreater(self.report.count(STALE_VALID), 0,
+                           "the control found no stale valid answer: the scenario cannot see the hazard")
+        others = [v for v in self.report.violations if v.kind != STALE_VALID]
+        self.assertEqual(others, [], "\n".join(str(v) for v in others[:10]))
+
+    def test_old_leader_answered_no_validate_after_the_promotion(self):
+        self.assertGreater(self.old_answered_after_promotion, 0)
 
 
 def _health(host):
