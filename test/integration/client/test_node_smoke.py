@@ -124,6 +124,23 @@ class NodeSmokeTest(ClusterTestCase):
         self.assertTrue(before <= set(self.remote_files()), "a stale node deleted something")
         self.assertGreaterEqual(self.node.metric('gencontrol_node_validations_total{result="invalid"}'), 1)
 
+    def test_node_over_sql(self):
+        """The same start and checkpoint with --control-plane-database-url: re-attach and validate in SQL."""
+        self.shim.start()  # only to attach the shard, as a controller would
+        node = Node("node-smoke-sql", NODE_PORT + 1, 3, os.path.join(self.dir, "node3"), self.store,
+                    ["--control-plane-database-url", self.cluster.conninfo(DATABASE)])
+        self.addCleanup(node.stop)
+        node.start()
+        node.wait_ready()
+        g = self.shim.post("/debug/v1/attach-hook", {"tenant_shard_id": TENANT, "node_id": 3}).json()["gen"]
+        r = node.request("PUT", f"/v1/tenant/{TENANT}/location_config", {"mode": "AttachedSingle", "generation": g})
+        self.assertEqual(r.status, 200, r)
+        r = node.request("POST", self.timeline("write"), {"records": [{"key": "k", "value": "v"}]})
+        self.assertEqual(r.json()["lsn"], 1)
+        r = node.request("POST", self.timeline("checkpoint"), {})
+        self.assertEqual(r.json(), {"remote_consistent_lsn": 1, "remote_consistent_lsn_visible": 1})
+        self.assertIn(f"index_part.json-{g:08x}", self.remote_files())
+
 
 if __name__ == "__main__":
     unittest.main()
