@@ -112,7 +112,6 @@ Status TenantShard::load_timeline(const std::string& timeline_id) {
     }
     timeline.last_record_lsn = index.disk_consistent_lsn;
     timeline.queue = std::make_unique<client::UploadQueue>(index);
-    timeline.progress->reset(index.disk_consistent_lsn);
     timelines_[timeline_id] = std::move(timeline);
     return Status::ok();
 }
@@ -227,6 +226,14 @@ Result<TimelineStatus> TenantShard::checkpoint(const std::string& timeline_id) {
             if (auto r = timeline->queue->schedule_index_upload(index); !r.is_ok()) return r.status();
             for (auto& r : timeline->in_memory) timeline->flushed[r.key] = {r.lsn, std::move(r.value)};
             timeline->in_memory.clear();
+            timeline->own_index_scheduled = true;
+        } else if (!timeline->own_index_scheduled && timeline->last_record_lsn > 0) {
+            // Nothing new since attach: the loaded index again, under our generation, so what it
+            // covers can become visible.
+            if (auto r = timeline->queue->schedule_index_upload(timeline->queue->latest_index()); !r.is_ok()) {
+                return r.status();
+            }
+            timeline->own_index_scheduled = true;
         }
         if (auto s = run_uploads(timeline_id, *timeline); !s.is_ok()) return s;
     }
@@ -261,6 +268,7 @@ Result<std::size_t> TenantShard::compact(const std::string& timeline_id) {
     index.disk_consistent_lsn = current.disk_consistent_lsn;
     index.layer_metadata[name] = meta;
     if (auto r = timeline->queue->schedule_index_upload(index); !r.is_ok()) return r.status();
+    timeline->own_index_scheduled = true;
     auto replaced = current.layer_metadata;
     // An image of the same name and generation was just overwritten by this one: never delete it.
     if (same != nullptr && same->generation == meta.generation) replaced.erase(name);

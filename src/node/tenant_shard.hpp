@@ -80,6 +80,9 @@ private:
         std::map<std::string, std::pair<Lsn, std::string>> flushed;  // key -> (lsn, value) from layers
         std::vector<Record> in_memory;
         std::map<std::string, std::string> layer_bodies;  // scheduled layer uploads, until they ran
+        // Progress counts only indexes this attachment uploaded: an index it loaded may be outdone
+        // by a stale node's later upload under a generation between the loaded one and ours.
+        bool own_index_scheduled = false;
         Lsn last_record_lsn = 0;
         std::unique_ptr<client::UploadQueue> queue = std::make_unique<client::UploadQueue>();
         std::shared_ptr<client::RemoteConsistentLsn> progress =

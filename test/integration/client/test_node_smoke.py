@@ -107,6 +107,12 @@ class NodeSmokeTest(ClusterTestCase):
         described = self.call("GET", f"/v1/tenant/{TENANT}")
         self.assertEqual((described["mode"], described["generation"]), ("AttachedSingle", g + 1))
         self.assertEqual(self.call("GET", self.timeline("read"))["records"]["k0"], "new")
+        # Progress restarts with the attachment: a loaded index promises nothing until this node
+        # uploaded its own (the same state, under g + 1) and validated.
+        self.assertEqual(described["timelines"][TIMELINE]["remote_consistent_lsn_visible"], 0)
+        self.assertEqual(self.call("POST", self.timeline("checkpoint"), {}),
+                         {"remote_consistent_lsn": 6, "remote_consistent_lsn_visible": 6})
+        self.assertIn(f"index_part.json-{g + 1:08x}", self.remote_files())
 
         # Superseded (another node attached it): progress stays invisible and deletions are dropped.
         self.shim.post("/upcall/v1/re-attach", {"node_id": 2, "register": {
@@ -116,7 +122,7 @@ class NodeSmokeTest(ClusterTestCase):
         self.call("POST", self.timeline("write"), {"records": [{"key": "k1", "value": "stale"}]})
         progress = self.call("POST", self.timeline("checkpoint"), {})
         self.assertEqual(progress["remote_consistent_lsn"], 7)
-        self.assertEqual(progress["remote_consistent_lsn_visible"], 6)
+        self.assertEqual(progress["remote_consistent_lsn_visible"], 6)  # what it confirmed before B came
         self.assertEqual(self.call("POST", self.timeline("compact"), {})["layers_replaced"], 2)
         before = set(self.remote_files())
         counters = self.call("POST", "/v1/deletion_queue/flush", {"execute": True})
