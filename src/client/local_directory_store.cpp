@@ -3,7 +3,12 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
 #include <functional>
 
 #include "durable_file.hpp"
@@ -64,7 +69,20 @@ public:
     Status delete_objects(const std::vector<std::string>& keys) override {
         for (const auto& key : keys) {
             if (auto s = check_key(key); !s.is_ok()) return s;
-            if (auto s = remove_file_durably(path_of(key)); !s.is_ok()) return s;
+        }
+        // Unlink everything first, then fsync each directory once: a batch shares one directory
+        // fsync instead of paying one per key (it was ~300 keys/s per-key on this machine).
+        std::set<std::string> directories;
+        for (const auto& key : keys) {
+            std::string path = path_of(key);
+            if (::unlink(path.c_str()) != 0) {
+                if (errno == ENOENT) continue;  // deleting a missing key succeeds, as on S3
+                return Status::io_error("unlink " + path + ": " + std::strerror(errno));
+            }
+            directories.insert(path.substr(0, path.rfind('/')));
+        }
+        for (const auto& dir : directories) {
+            if (auto s = fsync_directory(dir); !s.is_ok()) return s;
         }
         return Status::ok();
     }
