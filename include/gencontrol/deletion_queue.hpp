@@ -43,14 +43,15 @@ public:
 
     // Queues keys scheduled by `tenant_shard_id` while it held `generation`: written durably as a
     // new list before it returns. On failure nothing is queued (the objects leak, nothing more).
-    Status push(const std::string& tenant_shard_id, Generation generation, const std::vector<std::string>& keys);
+    Status push(const std::string& tenant_shard_id, Generation generation,
+                const std::vector<std::string>& keys);
 
     // Call once at start, before push(), with the shards re-attach returned and their generations.
     Status recover(const std::map<std::string, Generation>& attached);
 
     // With `execute`, validates every unvalidated list and runs or drops them all (without, it
-    // only waits for a flush in progress: pushes are already on disk). kCancelled when shutdown interrupted the validate (nothing is lost:
-    // the lists stay on disk).
+    // only waits for a flush in progress: pushes are already on disk). kCancelled when shutdown interrupted
+    // the validate (nothing is lost: the lists stay on disk).
     Status flush(bool execute);
 
     DeletionCounters counters() const;
@@ -68,8 +69,8 @@ private:
     ObjectStore& store_;
     GenerationClient* generations_;  // nullptr: no generations, every list runs (control runs)
 
-    mutable std::mutex mutex_;       // lists_, counters_, next_sequence_
-    std::mutex flush_mutex_;         // one flush at a time
+    mutable std::mutex mutex_;                  // lists_, counters_, next_sequence_
+    std::mutex flush_mutex_;                    // one flush at a time
     std::vector<std::shared_ptr<List>> lists_;  // persisted, not yet run, in sequence order
     std::uint64_t next_sequence_ = 1;
     std::uint64_t validated_sequence_ = 0;

@@ -7,6 +7,8 @@
 
 namespace gencontrol::client {
 
+// Both start at 0 for a new attachment: an index it loaded promises nothing (a stale node may
+// still upload one that a later attachment loads instead); the attachment's own uploads do.
 // Why two values: an index uploaded by a node whose generation was already superseded may be
 // ignored by the newer node, so its LSN promises nothing until a validate proves the node was
 // still current after the upload. Only `visible` may be published (to safekeepers, to users).
@@ -20,9 +22,6 @@ public:
     // The generation was valid after the index covering `projected_at_request` was uploaded.
     void validated(std::uint64_t projected_at_request);
     std::uint64_t visible() const;
-    // Attached from an index written by an earlier attachment: both start at its LSN (it was
-    // visible to us by the very fact that we, with a newer generation, read it).
-    void reset(std::uint64_t lsn);
 
 private:
     mutable std::mutex mutex_;

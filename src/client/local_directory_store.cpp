@@ -3,7 +3,12 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
 #include <functional>
 
 #include "durable_file.hpp"
@@ -24,7 +29,8 @@ Status check_key(std::string_view key) {
             return Status::invalid_argument("object key has an empty, '.', '..' or reserved segment: " +
                                             std::string(key.substr(0, 200)));
         }
-        if (segment.find('\0') != std::string_view::npos) return Status::invalid_argument("NUL in object key");
+        if (segment.find('\0') != std::string_view::npos)
+            return Status::invalid_argument("NUL in object key");
         start = end + 1;
     }
     return Status::ok();
@@ -51,7 +57,8 @@ public:
     Result<std::vector<std::string>> list(std::string_view prefix) override {
         std::vector<std::string> keys;
         // Walk only the deepest directory the prefix names completely; filter the rest by prefix.
-        std::string dir_part(prefix.substr(0, prefix.rfind('/') == std::string_view::npos ? 0 : prefix.rfind('/')));
+        std::string dir_part(
+            prefix.substr(0, prefix.rfind('/') == std::string_view::npos ? 0 : prefix.rfind('/')));
         std::string start = dir_part.empty() ? root_ : root_ + "/" + dir_part;
         Status status = walk(start, dir_part, prefix, keys);
         if (!status.is_ok()) return status;
@@ -62,7 +69,20 @@ public:
     Status delete_objects(const std::vector<std::string>& keys) override {
         for (const auto& key : keys) {
             if (auto s = check_key(key); !s.is_ok()) return s;
-            if (auto s = remove_file_durably(path_of(key)); !s.is_ok()) return s;
+        }
+        // Unlink everything first, then fsync each directory once: a batch shares one directory
+        // fsync instead of paying one per key (it was ~300 keys/s per-key on this machine).
+        std::set<std::string> directories;
+        for (const auto& key : keys) {
+            std::string path = path_of(key);
+            if (::unlink(path.c_str()) != 0) {
+                if (errno == ENOENT) continue;  // deleting a missing key succeeds, as on S3
+                return Status::io_error("unlink " + path + ": " + std::strerror(errno));
+            }
+            directories.insert(path.substr(0, path.rfind('/')));
+        }
+        for (const auto& dir : directories) {
+            if (auto s = fsync_directory(dir); !s.is_ok()) return s;
         }
         return Status::ok();
     }

@@ -26,10 +26,5 @@ std::uint64_t RemoteConsistentLsn::visible() const {
     return visible_;
 }
 
-void RemoteConsistentLsn::reset(std::uint64_t lsn) {
-    std::lock_guard lock(mutex_);
-    projected_ = lsn;
-    visible_ = lsn;
-}
 
 }  // namespace gencontrol::client

@@ -34,7 +34,8 @@ protected:
     bool exists(const std::string& key) { return store_->get(key).is_ok(); }
     std::vector<std::string> files() {
         std::vector<std::string> names;
-        for (auto& e : std::filesystem::directory_iterator(workdir_ + "/deletion")) names.push_back(e.path().filename());
+        for (auto& e : std::filesystem::directory_iterator(workdir_ + "/deletion"))
+            names.push_back(e.path().filename());
         std::sort(names.begin(), names.end());
         return names;
     }
@@ -97,7 +98,7 @@ TEST_F(DeletionQueueTest, ManyListsOneValidateAtTheHighestGeneration) {
     ASSERT_TRUE(queue->flush(false).is_ok());
     ASSERT_TRUE(queue->flush(true).is_ok());
     EXPECT_EQ(service_.validate_calls, 1);
-    EXPECT_TRUE(exists(old_keys[0]));   // generation 5 is older than the checked 6: stale
+    EXPECT_TRUE(exists(old_keys[0]));  // generation 5 is older than the checked 6: stale
     EXPECT_FALSE(exists(old_keys[1]));
 }
 

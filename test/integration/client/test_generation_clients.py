@@ -1,7 +1,7 @@
 """The client library's generation service clients against the real shim and a real PostgreSQL,
 through build/client_probe: re-attach and validate over HTTP and over SQL, batches past Neon's
 chunk of 128, and each call retrying while the shim or the database is stopped, then answering
-once it is back; a shutdown request ends a retrying call.
+once it is back; a shutdown request ends a retrying call; the bearer token (and its control: none is 401).
 
 Ports (this folder): PostgreSQL 15700-15709, shims 15720-15739, nodes 15740-15759.
 """
@@ -12,7 +12,9 @@ import time
 import unittest
 
 from harness import ClusterTestCase, DATABASE
-from shimproc import ROOT, Shim, tenant
+import tempfile
+
+from shimproc import ROOT, Ed25519Key, Shim, tenant
 
 PROBE = os.path.join(ROOT, "build", "client_probe")
 SHIM_PORT = 15720
@@ -141,6 +143,26 @@ class GenerationClientsTest(ClusterTestCase):
         proc.terminate()
         proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 3, "kCancelled after SIGTERM")
+
+    def test_http_bearer_token(self):
+        """With auth on, the token from --token-file is sent; without it the call never succeeds."""
+        keys = tempfile.mkdtemp(prefix="gencontrol-client-keys-")
+        key = Ed25519Key(keys, "upcall")
+        self.shim.stop()
+        self.shim = Shim("client-auth", SHIM_PORT, self.cluster.conninfo(DATABASE), keys=[key.public])
+        self.addCleanup(self.shim.stop)
+        self.shim.start()
+        token_file = os.path.join(keys, "token")
+        with open(token_file, "w") as f:
+            f.write(key.token({"scope": "generations_api"}) + "\n")
+        shards, err = run_probe(["--http", BASE, "--token-file", token_file], "re-attach", "17")
+        self.assertEqual((shards, retries(err)), ([], 0))
+        # The control: no token is 401, which the client retries until it is told to stop.
+        proc = start_probe(self.http, "re-attach", "17")
+        self.assertIn("401", wait_for_retry(proc))
+        proc.terminate()
+        proc.communicate(timeout=30)
+        self.assertEqual(proc.returncode, 3)
 
 
 if __name__ == "__main__":

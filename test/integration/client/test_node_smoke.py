@@ -107,6 +107,12 @@ class NodeSmokeTest(ClusterTestCase):
         described = self.call("GET", f"/v1/tenant/{TENANT}")
         self.assertEqual((described["mode"], described["generation"]), ("AttachedSingle", g + 1))
         self.assertEqual(self.call("GET", self.timeline("read"))["records"]["k0"], "new")
+        # Progress restarts with the attachment: a loaded index promises nothing until this node
+        # uploaded its own (the same state, under g + 1) and validated.
+        self.assertEqual(described["timelines"][TIMELINE]["remote_consistent_lsn_visible"], 0)
+        self.assertEqual(self.call("POST", self.timeline("checkpoint"), {}),
+                         {"remote_consistent_lsn": 6, "remote_consistent_lsn_visible": 6})
+        self.assertIn(f"index_part.json-{g + 1:08x}", self.remote_files())
 
         # Superseded (another node attached it): progress stays invisible and deletions are dropped.
         self.shim.post("/upcall/v1/re-attach", {"node_id": 2, "register": {
@@ -116,13 +122,30 @@ class NodeSmokeTest(ClusterTestCase):
         self.call("POST", self.timeline("write"), {"records": [{"key": "k1", "value": "stale"}]})
         progress = self.call("POST", self.timeline("checkpoint"), {})
         self.assertEqual(progress["remote_consistent_lsn"], 7)
-        self.assertEqual(progress["remote_consistent_lsn_visible"], 6)
+        self.assertEqual(progress["remote_consistent_lsn_visible"], 6)  # what it confirmed before B came
         self.assertEqual(self.call("POST", self.timeline("compact"), {})["layers_replaced"], 2)
         before = set(self.remote_files())
         counters = self.call("POST", "/v1/deletion_queue/flush", {"execute": True})
         self.assertEqual(counters["dropped"], 2)
         self.assertTrue(before <= set(self.remote_files()), "a stale node deleted something")
         self.assertGreaterEqual(self.node.metric('gencontrol_node_validations_total{result="invalid"}'), 1)
+
+    def test_node_over_sql(self):
+        """The same start and checkpoint with --control-plane-database-url: re-attach and validate in SQL."""
+        self.shim.start()  # only to attach the shard, as a controller would
+        node = Node("node-smoke-sql", NODE_PORT + 1, 3, os.path.join(self.dir, "node3"), self.store,
+                    ["--control-plane-database-url", self.cluster.conninfo(DATABASE)])
+        self.addCleanup(node.stop)
+        node.start()
+        node.wait_ready()
+        g = self.shim.post("/debug/v1/attach-hook", {"tenant_shard_id": TENANT, "node_id": 3}).json()["gen"]
+        r = node.request("PUT", f"/v1/tenant/{TENANT}/location_config", {"mode": "AttachedSingle", "generation": g})
+        self.assertEqual(r.status, 200, r)
+        r = node.request("POST", self.timeline("write"), {"records": [{"key": "k", "value": "v"}]})
+        self.assertEqual(r.json()["lsn"], 1)
+        r = node.request("POST", self.timeline("checkpoint"), {})
+        self.assertEqual(r.json(), {"remote_consistent_lsn": 1, "remote_consistent_lsn_visible": 1})
+        self.assertIn(f"index_part.json-{g:08x}", self.remote_files())
 
 
 if __name__ == "__main__":
