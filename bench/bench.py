@@ -502,6 +502,44 @@ class Bench:
             self.stop_shim()
         self.check_no_new_shards("the shim and sweep runs")
 
+    # --- the shim's front door at scale (issue 8) ---------------------------------------------
+    def measure_shim_scale(self):
+        """RSS with 10,000 idle connections open; req/s and p99 of 128-entry validates at 16, 256 and
+        2,048 connections (no pgbench counterpart: PostgreSQL itself takes 300 connections here)."""
+        if not (os.access(SHIM, os.X_OK) and os.environ.get("BENCH_NO_SHIM") != "1"):
+            return
+        import resource
+        import socket
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 12000:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(12000, hard), hard))
+        self.vacuum()
+        self.start_shim(pool_size=max(PROFILE["sweep_clients"]))
+        scale = {"base": self.shim_memory_kib()}
+        idle = []
+        try:
+            for _ in range(10_000):
+                idle.append(socket.create_connection(("127.0.0.1", SHIM_PORT), timeout=10))
+            time.sleep(2)
+            scale["idle_10000"] = self.shim_memory_kib()
+        except OSError as e:
+            scale["idle_error"] = f"{len(idle)} connections opened, then: {e}"
+        finally:
+            for s in idle:
+                s.close()
+        log(f"shim at scale: RSS {scale.get('idle_10000', {}).get('VmRSS', 0) / 1024:.1f} MiB with {len(idle)} idle "
+            f"connections")
+        scale["validate128"] = {}
+        for c in (16, 256, 2048):
+            self.quiet_gate()
+            run = self.shim_validate128(c, PROFILE["sweep_seconds"] * 2, record=f"shim_validate128_scale_c{c}")
+            scale["validate128"][c] = {"rate": run.rate, "p50_ms": run.p50, "p99_ms": run.p99, "errors": run.errors,
+                                       "other_cpu": run.foreign}
+            log(f"  {c} connections: {run.rate:.0f} req/s, p99 {run.p99:.1f} ms, {run.errors} errors")
+        scale["after"] = self.shim_memory_kib()
+        self.stop_shim()
+        self.results["shim_scale"] = scale
+
     # --- diagnostics: where the time goes, measured in this run --------------------------------
     def diagnostics(self):
         log("diagnostics: pg_stat_statements (track = all) and EXPLAIN (ANALYZE, BUFFERS)")
@@ -598,7 +636,8 @@ def main():
     bench = Bench()
     try:
         phases = (bench.set_up, bench.measure_attach_and_validate, bench.measure_batch_validate,
-                  bench.measure_re_attach, bench.measure_shim_and_sweep, bench.diagnostics)
+                  bench.measure_re_attach, bench.measure_shim_and_sweep, bench.measure_shim_scale,
+                  bench.diagnostics)
         if os.environ.get("BENCH_SETUP_ONLY") == "1":
             phases = phases[:1]
         for phase in phases:

@@ -230,6 +230,27 @@ def write(results, commands, machine, out, charts_gp):
                  f"(peak {m2.get('VmHWM', m.get('VmHWM', 0)) / 1024:.1f} MiB).")
         L.append("")
 
+    if "shim_scale" in results:
+        sc = results["shim_scale"]
+        L.append("## The shim at scale (issue 8)")
+        L.append("")
+        idle = sc.get("idle_10000", {})
+        if idle:
+            L.append(f"Resident memory: {sc['base'].get('VmRSS', 0) / 1024:.1f} MiB at start, "
+                     f"{idle.get('VmRSS', 0) / 1024:.1f} MiB with 10,000 idle keep-alive connections open.")
+        else:
+            L.append(f"10,000 idle connections: {sc.get('idle_error', 'not measured')}.")
+        L.append("")
+        L.append("| connections | 128-entry validates/s | p50 | p99 | errors | other CPU |")
+        L.append("| --- | --- | --- | --- | --- | --- |")
+        for c, r in sorted(sc.get("validate128", {}).items(), key=lambda kv: int(kv[0])):
+            L.append(f"| {c} | {_fmt(r['rate'])} | {_ms(r['p50_ms'])} | {_ms(r['p99_ms'])} | {r['errors']} | "
+                     f"{r['other_cpu'] * 100:.0f}% |")
+        L.append("")
+        L.append("One run per row, `wrk` with the same bodies as the 16-connection figure above; the shim's pool "
+                 "holds as many database connections as the sweep's largest client count.")
+        L.append("")
+
     L.append("## Every repetition")
     L.append("")
     L.append("Medians above come from these runs (throughput in tps or req/s; latency in ms). "

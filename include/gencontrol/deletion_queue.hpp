@@ -34,31 +34,33 @@ struct DeletionCounters {
 // again, relabels entries one generation behind a shard the node holds now (its own re-attach
 // moved it by one) to the current generation, and validates every other entry under its own.
 // Thread-safe: push() never waits for the generation service, flush() may (it retries forever).
+// (Neon gathers pushes in memory and persists them in batches; here every push is one durable
+// list, so a node killed right after a compaction answered still knows what to delete.)
 class DeletionQueue {
 public:
     static Result<std::unique_ptr<DeletionQueue>> open(const std::string& workdir, ObjectStore& store,
                                                        GenerationClient* generations);
 
-    // Queues keys written by `tenant_shard_id` while it held `generation`. In memory until flush();
-    // losing unflushed keys in a crash only leaks objects, never deletes one too many.
-    void push(const std::string& tenant_shard_id, Generation generation, const std::vector<std::string>& keys);
+    // Queues keys scheduled by `tenant_shard_id` while it held `generation`: written durably as a
+    // new list before it returns. On failure nothing is queued (the objects leak, nothing more).
+    Status push(const std::string& tenant_shard_id, Generation generation,
+                const std::vector<std::string>& keys);
 
     // Call once at start, before push(), with the shards re-attach returned and their generations.
     Status recover(const std::map<std::string, Generation>& attached);
 
-    // Persists what was pushed as a new list; with `execute`, validates every unvalidated list and
-    // runs or drops them all. kCancelled when shutdown interrupted the validate (nothing is lost:
-    // the lists stay on disk).
+    // With `execute`, validates every unvalidated list and runs or drops them all (without, it
+    // only waits for a flush in progress: pushes are already on disk). kCancelled when shutdown interrupted
+    // the validate (nothing is lost: the lists stay on disk).
     Status flush(bool execute);
 
     DeletionCounters counters() const;
-    // Keys pushed or persisted but neither executed nor dropped yet.
+    // Keys pushed but neither executed nor dropped yet.
     std::uint64_t pending_keys() const;
 
 private:
     struct List;
     DeletionQueue(std::string dir, ObjectStore& store, GenerationClient* generations);
-    Status persist_pending_locked();
     Status write_header(std::uint64_t validated_sequence);
     Status execute(const List& list);
     static std::string encode_list(const List& list);
@@ -67,11 +69,8 @@ private:
     ObjectStore& store_;
     GenerationClient* generations_;  // nullptr: no generations, every list runs (control runs)
 
-    mutable std::mutex mutex_;       // pending_, lists_, counters_, next_sequence_
-    std::mutex flush_mutex_;         // one flush at a time
-    // Per tenant shard: the generation and keys of the list being gathered. A push under another
-    // generation for the same shard first persists this list (a list holds one generation per shard).
-    std::map<std::string, std::pair<Generation, std::vector<std::string>>> pending_;
+    mutable std::mutex mutex_;                  // lists_, counters_, next_sequence_
+    std::mutex flush_mutex_;                    // one flush at a time
     std::vector<std::shared_ptr<List>> lists_;  // persisted, not yet run, in sequence order
     std::uint64_t next_sequence_ = 1;
     std::uint64_t validated_sequence_ = 0;

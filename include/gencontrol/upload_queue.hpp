@@ -17,9 +17,9 @@ struct UploadOp {
     enum class Kind { kUploadLayer, kUploadIndex, kDeleteLayers };
     std::uint64_t id = 0;
     Kind kind = Kind::kUploadLayer;
-    std::string layer_name;                // kUploadLayer
-    LayerMetadata layer;                   // kUploadLayer
-    IndexPart index;                       // kUploadIndex
+    std::string layer_name;                        // kUploadLayer
+    LayerMetadata layer;                           // kUploadLayer
+    IndexPart index;                               // kUploadIndex
     std::map<std::string, LayerMetadata> deleted;  // kDeleteLayers: names and their generations
 };
 

@@ -50,7 +50,8 @@ Result<std::unique_ptr<DeletionQueue>> DeletionQueue::open(const std::string& wo
     auto header = read_whole_file(queue->dir_ + "/header-01");
     if (header.is_ok()) {
         auto doc = nlohmann::json::parse(header.value(), nullptr, false);
-        if (doc.is_discarded() || !doc.contains("validated_sequence") || !doc["validated_sequence"].is_number_unsigned()) {
+        if (doc.is_discarded() || !doc.contains("validated_sequence") ||
+            !doc["validated_sequence"].is_number_unsigned()) {
             return Status::corruption(queue->dir_ + "/header-01 is malformed");
         }
         queue->validated_sequence_ = doc["validated_sequence"].get<std::uint64_t>();
@@ -90,31 +91,18 @@ Result<std::unique_ptr<DeletionQueue>> DeletionQueue::open(const std::string& wo
     return queue;
 }
 
-void DeletionQueue::push(const std::string& tenant_shard_id, Generation generation,
-                         const std::vector<std::string>& keys) {
-    if (keys.empty()) return;
+Status DeletionQueue::push(const std::string& tenant_shard_id, Generation generation,
+                           const std::vector<std::string>& keys) {
+    if (keys.empty()) return Status::ok();
     std::lock_guard lock(mutex_);
-    auto it = pending_.find(tenant_shard_id);
-    if (it != pending_.end() && it->second.first != generation) {
-        // One generation per shard per list; if the write fails the keys stay pending (a leak at worst).
-        (void)persist_pending_locked();
-        it = pending_.find(tenant_shard_id);
-    }
-    auto& entry = pending_[tenant_shard_id];
-    entry.first = generation;
-    entry.second.insert(entry.second.end(), keys.begin(), keys.end());
-    counters_.submitted += keys.size();
-}
-
-Status DeletionQueue::persist_pending_locked() {
-    if (pending_.empty()) return Status::ok();
     auto list = std::make_shared<List>();
     list->sequence = next_sequence_;
-    list->tenants = pending_;
-    if (auto s = write_file_durably(dir_ + "/" + list_name(list->sequence), encode_list(*list)); !s.is_ok()) return s;
+    list->tenants[tenant_shard_id] = {generation, keys};
+    if (auto s = write_file_durably(dir_ + "/" + list_name(list->sequence), encode_list(*list)); !s.is_ok())
+        return s;
     ++next_sequence_;
-    pending_.clear();
     lists_.push_back(std::move(list));
+    counters_.submitted += keys.size();
     return Status::ok();
 }
 
@@ -155,9 +143,11 @@ Status DeletionQueue::recover(const std::map<std::string, Generation>& attached)
 
 Status DeletionQueue::execute(const List& list) {
     std::vector<std::string> keys;
-    for (const auto& [_, entry] : list.tenants) keys.insert(keys.end(), entry.second.begin(), entry.second.end());
+    for (const auto& [_, entry] : list.tenants)
+        keys.insert(keys.end(), entry.second.begin(), entry.second.end());
     for (std::size_t i = 0; i < keys.size(); i += kDeleteBatch) {
-        std::vector<std::string> batch(keys.begin() + i, keys.begin() + std::min(keys.size(), i + kDeleteBatch));
+        std::vector<std::string> batch(keys.begin() + i,
+                                       keys.begin() + std::min(keys.size(), i + kDeleteBatch));
         if (auto s = store_.delete_objects(batch); !s.is_ok()) return s;
     }
     if (auto s = remove_file_durably(dir_ + "/" + list_name(list.sequence)); !s.is_ok()) return s;
@@ -174,7 +164,6 @@ Status DeletionQueue::flush(bool execute_lists) {
     std::vector<std::shared_ptr<List>> lists;
     {
         std::lock_guard lock(mutex_);
-        if (auto s = persist_pending_locked(); !s.is_ok()) return s;
         lists = lists_;
     }
     if (!execute_lists) return Status::ok();
@@ -215,7 +204,8 @@ Status DeletionQueue::flush(bool execute_lists) {
         list->validated = true;
         // Rewritten without the dropped entries before the header covers it, so a crash between the
         // two can never run a dropped key.
-        if (auto s = write_file_durably(dir_ + "/" + list_name(list->sequence), encode_list(*list)); !s.is_ok()) {
+        if (auto s = write_file_durably(dir_ + "/" + list_name(list->sequence), encode_list(*list));
+            !s.is_ok()) {
             return s;
         }
         highest_validated = std::max(highest_validated, list->sequence);
@@ -241,7 +231,6 @@ DeletionCounters DeletionQueue::counters() const {
 std::uint64_t DeletionQueue::pending_keys() const {
     std::lock_guard lock(mutex_);
     std::uint64_t n = 0;
-    for (const auto& [_, entry] : pending_) n += entry.second.size();
     for (const auto& list : lists_) n += list->keys();
     return n;
 }
@@ -251,7 +240,9 @@ std::string DeletionQueue::encode_list(const List& list) {
     for (const auto& [tenant, entry] : list.tenants) {
         tenants[tenant] = {{"generation", entry.first}, {"objects", entry.second}};
     }
-    return nlohmann::json{{"version", kFormatVersion}, {"sequence", list.sequence}, {"tenants", tenants},
+    return nlohmann::json{{"version", kFormatVersion},
+                          {"sequence", list.sequence},
+                          {"tenants", tenants},
                           {"validated", list.validated}}
         .dump();
 }

@@ -58,8 +58,8 @@ Status write_file_durably(const std::string& path, std::string_view data) {
     static std::atomic<unsigned long> counter{0};
     std::string dir = parent_of(path);
     if (auto s = make_directories(dir); !s.is_ok()) return s;
-    std::string temp = dir + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "-" +
-                       std::to_string(counter++);
+    std::string temp =
+        dir + "/" + std::string(kTempPrefix) + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return Status::io_error(errno_text("create", temp));
     const char* p = data.data();

@@ -14,7 +14,7 @@ inline constexpr std::string_view kTempPrefix = ".gencontrol-tmp-";
 
 // Creates missing parent directories (each fsynced into its parent).
 Status write_file_durably(const std::string& path, std::string_view data);
-Status remove_file_durably(const std::string& path);  // a missing file is fine
+Status remove_file_durably(const std::string& path);           // a missing file is fine
 Result<std::string> read_whole_file(const std::string& path);  // kNotFound when absent
 Status make_directories(const std::string& path);
 Status fsync_directory(const std::string& path);

@@ -12,7 +12,7 @@
 namespace gencontrol::client {
 namespace {
 
-constexpr std::size_t kValidateChunk = 128;      // what a Neon pageserver sends per request
+constexpr std::size_t kValidateChunk = 128;        // what a Neon pageserver sends per request
 constexpr std::size_t kMaxAnswerBytes = 64 << 20;  // a broken server cannot exhaust our memory
 
 std::size_t append_body(char* data, std::size_t size, std::size_t count, void* out) {
@@ -32,19 +32,18 @@ public:
     }
 
     Result<std::vector<ReAttachedShard>> re_attach_once(const NodeRegistration& node) override {
-        nlohmann::json body = {
-            {"node_id", node.node_id},
-            {"register",
-             {{"node_id", node.node_id},
-              {"listen_pg_addr", node.listen_pg_addr},
-              {"listen_pg_port", node.listen_pg_port},
-              {"listen_http_addr", node.listen_http_addr},
-              {"listen_http_port", node.listen_http_port},
-              {"availability_zone_id", node.availability_zone_id},
-              {"listen_https_port", nullptr},
-              {"listen_grpc_addr", nullptr},
-              {"listen_grpc_port", nullptr},
-              {"node_ip_addr", nullptr}}}};
+        nlohmann::json body = {{"node_id", node.node_id},
+                               {"register",
+                                {{"node_id", node.node_id},
+                                 {"listen_pg_addr", node.listen_pg_addr},
+                                 {"listen_pg_port", node.listen_pg_port},
+                                 {"listen_http_addr", node.listen_http_addr},
+                                 {"listen_http_port", node.listen_http_port},
+                                 {"availability_zone_id", node.availability_zone_id},
+                                 {"listen_https_port", nullptr},
+                                 {"listen_grpc_addr", nullptr},
+                                 {"listen_grpc_port", nullptr},
+                                 {"node_ip_addr", nullptr}}}};
         auto answer = post("re-attach", body);
         if (!answer.is_ok()) return answer.status();
         std::vector<ReAttachedShard> shards;
@@ -54,7 +53,8 @@ public:
                 shard.tenant_shard_id = canonical(t.at("id").get<std::string>());
                 if (t.contains("gen") && !t["gen"].is_null()) shard.generation = t["gen"].get<Generation>();
                 shard.mode = t.value("mode", std::string("AttachedSingle"));
-                if (t.contains("stripe_size") && t["stripe_size"].is_number()) shard.stripe_size = t["stripe_size"];
+                if (t.contains("stripe_size") && t["stripe_size"].is_number())
+                    shard.stripe_size = t["stripe_size"];
                 shards.push_back(std::move(shard));
             }
         } catch (const std::exception& e) {
@@ -135,7 +135,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<GenerationClient> make_http_generation_client(HttpClientOptions options, const StopSignal& stop) {
+std::unique_ptr<GenerationClient> make_http_generation_client(HttpClientOptions options,
+                                                              const StopSignal& stop) {
     return std::make_unique<HttpGenerationClient>(std::move(options), stop);
 }
 

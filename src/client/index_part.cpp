@@ -13,7 +13,8 @@ std::string encode_index_part(const IndexPart& index) {
     for (const auto& [name, m] : index.layer_metadata) {
         layers[name] = {{"file_size", m.file_size}, {"generation", m.generation}, {"checksum", m.checksum}};
     }
-    nlohmann::json doc = {{"version", 1}, {"disk_consistent_lsn", index.disk_consistent_lsn}, {"layer_metadata", layers}};
+    nlohmann::json doc = {
+        {"version", 1}, {"disk_consistent_lsn", index.disk_consistent_lsn}, {"layer_metadata", layers}};
     return doc.dump();
 }
 
@@ -25,7 +26,8 @@ Result<IndexPart> decode_index_part(std::string_view json) {
         }
         IndexPart index;
         const auto& lsn = doc.at("disk_consistent_lsn");
-        if (!lsn.is_number_unsigned()) return Status::corruption("index_part: disk_consistent_lsn is not an LSN");
+        if (!lsn.is_number_unsigned())
+            return Status::corruption("index_part: disk_consistent_lsn is not an LSN");
         index.disk_consistent_lsn = lsn.get<Lsn>();
         const auto& layers = doc.at("layer_metadata");
         if (!layers.is_object()) return Status::corruption("index_part: layer_metadata is not an object");
@@ -36,7 +38,8 @@ Result<IndexPart> decode_index_part(std::string_view json) {
             }
             auto generation = m["generation"].get<std::uint64_t>();
             if (generation > 0x7fffffff) return Status::corruption("index_part: generation out of range");
-            index.layer_metadata[name] = {m["file_size"].get<std::uint64_t>(), static_cast<Generation>(generation),
+            index.layer_metadata[name] = {m["file_size"].get<std::uint64_t>(),
+                                          static_cast<Generation>(generation),
                                           m["checksum"].get<std::string>()};
         }
         return index;

@@ -17,8 +17,8 @@ Result<SelectedIndex> load(ObjectStore& store, const std::string& key, Generatio
 
 }  // namespace
 
-Result<SelectedIndex> select_index(ObjectStore& store, std::string_view tenant_shard_id, std::string_view timeline_id,
-                                   Generation generation) {
+Result<SelectedIndex> select_index(ObjectStore& store, std::string_view tenant_shard_id,
+                                   std::string_view timeline_id, Generation generation) {
     const std::string legacy = index_key(tenant_shard_id, timeline_id, kNoGeneration);
     if (generation == kNoGeneration) return load(store, legacy, kNoGeneration);
 

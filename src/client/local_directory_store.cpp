@@ -24,7 +24,8 @@ Status check_key(std::string_view key) {
             return Status::invalid_argument("object key has an empty, '.', '..' or reserved segment: " +
                                             std::string(key.substr(0, 200)));
         }
-        if (segment.find('\0') != std::string_view::npos) return Status::invalid_argument("NUL in object key");
+        if (segment.find('\0') != std::string_view::npos)
+            return Status::invalid_argument("NUL in object key");
         start = end + 1;
     }
     return Status::ok();
@@ -51,7 +52,8 @@ public:
     Result<std::vector<std::string>> list(std::string_view prefix) override {
         std::vector<std::string> keys;
         // Walk only the deepest directory the prefix names completely; filter the rest by prefix.
-        std::string dir_part(prefix.substr(0, prefix.rfind('/') == std::string_view::npos ? 0 : prefix.rfind('/')));
+        std::string dir_part(
+            prefix.substr(0, prefix.rfind('/') == std::string_view::npos ? 0 : prefix.rfind('/')));
         std::string start = dir_part.empty() ? root_ : root_ + "/" + dir_part;
         Status status = walk(start, dir_part, prefix, keys);
         if (!status.is_ok()) return status;

@@ -12,7 +12,8 @@ namespace {
 constexpr std::string_view kIndexName = "index_part.json";
 
 bool is_lower_hex(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 }  // namespace
 
@@ -32,11 +33,12 @@ std::string timeline_prefix(std::string_view tenant_shard_id, std::string_view t
 }
 
 std::string index_key(std::string_view tenant_shard_id, std::string_view timeline_id, Generation generation) {
-    return timeline_prefix(tenant_shard_id, timeline_id) + std::string(kIndexName) + generation_suffix(generation);
+    return timeline_prefix(tenant_shard_id, timeline_id) + std::string(kIndexName) +
+           generation_suffix(generation);
 }
 
-std::string layer_key(std::string_view tenant_shard_id, std::string_view timeline_id, std::string_view layer_name,
-                      Generation layer_generation) {
+std::string layer_key(std::string_view tenant_shard_id, std::string_view timeline_id,
+                      std::string_view layer_name, Generation layer_generation) {
     return timeline_prefix(tenant_shard_id, timeline_id) + std::string(layer_name) +
            generation_suffix(layer_generation);
 }
@@ -53,14 +55,15 @@ std::optional<Generation> parse_index_generation(std::string_view key) {
 }
 
 bool is_valid_timeline_id(std::string_view timeline_id) {
-    return timeline_id.size() == 32 &&
-           std::all_of(timeline_id.begin(), timeline_id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+    return timeline_id.size() == 32 && std::all_of(timeline_id.begin(), timeline_id.end(), [](char c) {
+               return std::isxdigit(static_cast<unsigned char>(c));
+           });
 }
 
 bool is_valid_layer_name(std::string_view layer_name) {
-    return !layer_name.empty() && layer_name.size() <= 255 && layer_name.find('/') == std::string_view::npos &&
-           layer_name != "." && layer_name != ".." && !layer_name.starts_with("index_part.json") &&
-           !layer_name.starts_with(".");
+    return !layer_name.empty() && layer_name.size() <= 255 &&
+           layer_name.find('/') == std::string_view::npos && layer_name != "." && layer_name != ".." &&
+           !layer_name.starts_with("index_part.json") && !layer_name.starts_with(".");
 }
 
 }  // namespace gencontrol::client

@@ -30,7 +30,8 @@ public:
              pg_port.c_str(), node.availability_zone_id.c_str()});
         if (!registered.is_ok()) return registered.status();
         auto rows = exec(
-            "SELECT tenant::text, generation, mode, coalesce(stripe_size, 0) FROM gencontrol.gen_re_attach($1::bigint)",
+            "SELECT tenant::text, generation, mode, coalesce(stripe_size, 0) FROM "
+            "gencontrol.gen_re_attach($1::bigint)",
             {id.c_str()});
         if (!rows.is_ok()) return rows.status();
         PGresult* r = rows.value().get();
@@ -38,7 +39,8 @@ public:
         for (int i = 0; i < PQntuples(r); ++i) {
             ReAttachedShard shard;
             shard.tenant_shard_id = PQgetvalue(r, i, 0);
-            if (!PQgetisnull(r, i, 1)) shard.generation = static_cast<Generation>(std::stoul(PQgetvalue(r, i, 1)));
+            if (!PQgetisnull(r, i, 1))
+                shard.generation = static_cast<Generation>(std::stoul(PQgetvalue(r, i, 1)));
             shard.mode = PQgetvalue(r, i, 2);
             shard.stripe_size = std::stoi(PQgetvalue(r, i, 3));
             shards.push_back(std::move(shard));
@@ -51,7 +53,8 @@ public:
         for (std::size_t i = 0; i < checks.size(); ++i) {
             // Checked here so an array literal can never be bent by what the caller passed.
             if (!parse_tenant_shard_id(checks[i].tenant_shard_id).id) {
-                return Status::invalid_argument("not a tenant shard id: " + checks[i].tenant_shard_id.substr(0, 64));
+                return Status::invalid_argument("not a tenant shard id: " +
+                                                checks[i].tenant_shard_id.substr(0, 64));
             }
             ids += (i ? "," : "") + checks[i].tenant_shard_id;
             generations += (i ? "," : "") + std::to_string(checks[i].generation);
@@ -60,7 +63,8 @@ public:
         generations += "}";
         std::lock_guard lock(mutex_);
         auto rows = exec(
-            "SELECT tenant::text, valid FROM gencontrol.gen_validate($1::gencontrol.tenant_shard_id[], $2::integer[])",
+            "SELECT tenant::text, valid FROM gencontrol.gen_validate($1::gencontrol.tenant_shard_id[], "
+            "$2::integer[])",
             {ids.c_str(), generations.c_str()});
         if (!rows.is_ok()) return rows.status();
         PGresult* r = rows.value().get();

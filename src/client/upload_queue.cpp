@@ -24,7 +24,8 @@ std::uint64_t UploadQueue::schedule_layer_upload(const std::string& name, const 
 Result<std::uint64_t> UploadQueue::schedule_index_upload(const IndexPart& index) {
     for (const auto& [name, _] : index.layer_metadata) {
         if (!known_layers_.contains(name)) {
-            return Status::invalid_argument("index references layer " + name + " that was never scheduled for upload");
+            return Status::invalid_argument("index references layer " + name +
+                                            " that was never scheduled for upload");
         }
     }
     UploadOp op;
@@ -36,7 +37,8 @@ Result<std::uint64_t> UploadQueue::schedule_index_upload(const IndexPart& index)
     return queued_.back().id;
 }
 
-Result<std::uint64_t> UploadQueue::schedule_layer_deletion(const std::map<std::string, LayerMetadata>& layers) {
+Result<std::uint64_t> UploadQueue::schedule_layer_deletion(
+    const std::map<std::string, LayerMetadata>& layers) {
     for (const auto& [name, _] : layers) {
         if (latest_index_.layer_metadata.contains(name)) {
             return Status::conflict("layer " + name + " is still referenced by the last scheduled index");
@@ -74,7 +76,8 @@ std::vector<UploadOp> UploadQueue::start_ready() {
 }
 
 void UploadQueue::complete(std::uint64_t id) {
-    auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [id](const UploadOp& op) { return op.id == id; });
+    auto it =
+        std::find_if(in_flight_.begin(), in_flight_.end(), [id](const UploadOp& op) { return op.id == id; });
     if (it == in_flight_.end()) return;
     if (it->kind == UploadOp::Kind::kUploadIndex) uploaded_index_ = it->index;
     in_flight_.erase(it);

@@ -223,6 +223,11 @@ TokenCheck JwtVerifier::verify(std::string_view token, std::time_t now) const {
         if (!scope->is_string()) return {std::nullopt, "malformed token: scope is not a string"};
         claims.scope = scope->get<std::string>();
     }
+    if (auto node = payload->find("node_id"); node != payload->end() && !node->is_null()) {
+        if (!node->is_number_integer() || node->get<std::int64_t>() <= 0)
+            return {std::nullopt, "malformed token: node_id is not a positive integer"};
+        claims.node_id = node->get<std::int64_t>();
+    }
     return {claims, {}};
 }
 
@@ -240,10 +245,27 @@ AuthDecision JwtVerifier::authorize(std::string_view authorization_header, Acces
     const auto& scope = check.claims->scope;
     if (!scope) return {403, "token has no scope claim"};
     // As in Neon's storage controller, admin may call everything.
-    if (*scope == "admin") return {};
-    if (access == Access::generations_api && *scope == "generations_api") return {};
+    if (*scope == "admin" || (access == Access::generations_api && *scope == "generations_api"))
+        return {200, {}, check.claims};
     return {403, "token scope '" + *scope + "' is not allowed here (needs " +
                      (access == Access::admin ? "admin" : "generations_api or admin") + ")"};
+}
+
+KeyRing::KeyRing(std::vector<std::string> paths, JwtVerifier initial)
+    : paths_(std::move(paths)), verifier_(std::make_shared<const JwtVerifier>(std::move(initial))) {}
+
+std::string KeyRing::reload() {
+    std::string error;
+    JwtVerifier fresh = JwtVerifier::from_files(paths_, error);
+    if (!error.empty()) return error;
+    std::lock_guard lock(mutex_);
+    verifier_ = std::make_shared<const JwtVerifier>(std::move(fresh));
+    return {};
+}
+
+std::shared_ptr<const JwtVerifier> KeyRing::current() const {
+    std::lock_guard lock(mutex_);
+    return verifier_;
 }
 
 }  // namespace gencontrol::http

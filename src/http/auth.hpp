@@ -3,7 +3,9 @@
 // not.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,14 +21,17 @@ enum class Access {
     admin,            // the debug routes
 };
 
-struct AuthDecision {
-    int status = 200;  // 200 allowed, 401 no or unreadable token, 403 valid token with the wrong scope
-    std::string message;
-};
-
 // The claims gencontrol reads from a verified token.
 struct TokenClaims {
     std::optional<std::string> scope;
+    // (1.1) A token bound to one node: re-attach and register only for that node.
+    std::optional<std::int64_t> node_id;
+};
+
+struct AuthDecision {
+    int status = 200;  // 200 allowed, 401 no or unreadable token, 403 valid token with the wrong scope
+    std::string message;
+    std::optional<TokenClaims> claims;  // set when allowed by a token (empty with auth off or open routes)
 };
 
 struct TokenCheck {
@@ -59,6 +64,20 @@ public:
 private:
     struct Keys;
     std::unique_ptr<Keys> keys_;
+};
+
+// The keys in force, re-read on SIGHUP: a reload that fails keeps the old keys.
+class KeyRing {
+public:
+    KeyRing(std::vector<std::string> paths, JwtVerifier initial);
+    // Re-reads every path; returns the error sentence (and keeps the old keys) on failure.
+    std::string reload();
+    std::shared_ptr<const JwtVerifier> current() const;
+
+private:
+    std::vector<std::string> paths_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<const JwtVerifier> verifier_;
 };
 
 // RFC 4648 base64url without padding, as JWTs use it; empty on any character outside the alphabet.

@@ -1,5 +1,5 @@
-// Reads the shim's flags and environment into a Config, refusing unknown flags and bad values
-// with a sentence that names the flag, so a typo never starts a server with a default.
+// Reads the shim's flags and environment into a Config from one table (flag, variable, default,
+// help, setter), refusing unknown flags and bad values with a sentence that names the flag.
 #include "config.hpp"
 
 #include <fmt/format.h>
@@ -30,87 +30,130 @@ std::vector<std::string> split_list(std::string_view text) {
     return out;
 }
 
-// Applies one setting; returns an error sentence, empty when it was accepted.
-std::string apply(Config& config, std::string_view name, std::string_view value, bool from_env) {
-    auto bad = [&](std::string_view expected) {
-        return fmt::format("{}: expected {}, got '{}'", name, expected, value);
-    };
-    if (name == "--listen") {
-        auto address = parse_listen_address(value);
-        if (!address) return bad("HOST:PORT");
-        config.listen_host = address->first;
-        config.listen_port = address->second;
-    } else if (name == "--database-url") {
-        config.database_url = value;
-    } else if (name == "--pool-size") {
-        auto n = parse_integer(value, 1, 1000);
-        if (!n) return bad("an integer from 1 to 1000");
-        config.pool_size = static_cast<int>(*n);
-    } else if (name == "--jwt-public-key") {
-        // The environment holds a comma-separated list; the flag is repeated instead.
-        if (from_env) {
-            config.jwt_public_keys = split_list(value);
-        } else {
-            if (value.empty()) return bad("a path");
-            config.jwt_public_keys.emplace_back(value);
-        }
-    } else if (name == "--max-body-bytes") {
-        auto n = parse_integer(value, 1, std::numeric_limits<std::int32_t>::max());
-        if (!n) return bad("a positive number of bytes");
-        config.max_body_bytes = static_cast<std::size_t>(*n);
-    } else if (name == "--log-format") {
-        if (value == "plain")
-            config.log_format = LogFormat::plain;
-        else if (value == "json")
-            config.log_format = LogFormat::json;
-        else
-            return bad("plain or json");
-    } else if (name == "--log-level") {
-        if (value == "debug")
-            config.log_level = LogLevel::debug;
-        else if (value == "info")
-            config.log_level = LogLevel::info;
-        else if (value == "warn")
-            config.log_level = LogLevel::warn;
-        else if (value == "error")
-            config.log_level = LogLevel::error;
-        else
-            return bad("debug, info, warn or error");
-    } else if (name == "--http-threads") {
-        auto n = parse_integer(value, 1, 4096);
-        if (!n) return bad("an integer from 1 to 4096");
-        config.http_threads = static_cast<int>(*n);
-    } else if (name == "--validate-calls") {
-        auto n = parse_integer(value, 1, 4096);
-        if (!n) return bad("an integer from 1 to 4096");
-        config.validate_calls = static_cast<int>(*n);
-    } else if (name == "--request-timeout") {
-        auto n = parse_integer(value, 1, 3600);
-        if (!n) return bad("a number of seconds from 1 to 3600");
-        config.request_timeout_seconds = static_cast<int>(*n);
-    } else {
-        return fmt::format("unknown flag {} (see --help)", name);
-    }
+// A setter applies one value; it returns what was expected when the value is refused, else empty.
+using Setter = std::string (*)(Config&, std::string_view value, bool from_env);
+
+template <class T>
+std::string set_integer(T& field, std::string_view value, long long min, long long max, const char* expected) {
+    auto n = parse_integer(value, min, max);
+    if (!n) return expected;
+    field = static_cast<T>(*n);
     return {};
 }
 
-struct EnvName {
+struct Setting {
     const char* flag;
     const char* variable;
+    const char* value_name;
+    const char* fallback;  // the default, as help shows it
+    const char* help;
+    Setter set;
 };
 
-constexpr EnvName kEnvironment[] = {
-    {"--listen", "GENCONTROL_LISTEN"},
-    {"--database-url", "GENCONTROL_DATABASE_URL"},
-    {"--pool-size", "GENCONTROL_POOL_SIZE"},
-    {"--jwt-public-key", "GENCONTROL_JWT_PUBLIC_KEY"},
-    {"--max-body-bytes", "GENCONTROL_MAX_BODY_BYTES"},
-    {"--log-format", "GENCONTROL_LOG_FORMAT"},
-    {"--log-level", "GENCONTROL_LOG_LEVEL"},
-    {"--http-threads", "GENCONTROL_HTTP_THREADS"},
-    {"--request-timeout", "GENCONTROL_REQUEST_TIMEOUT"},
-    {"--validate-calls", "GENCONTROL_VALIDATE_CALLS"},
+// Every setting of the shim, in the order --help lists them.
+const Setting kSettings[] = {
+    {"--listen", "GENCONTROL_LISTEN", "HOST:PORT", "127.0.0.1:1234", "address to serve",
+     [](Config& c, std::string_view v, bool) -> std::string {
+         auto address = parse_listen_address(v);
+         if (!address) return "HOST:PORT";
+         c.listen_host = address->first;
+         c.listen_port = address->second;
+         return {};
+     }},
+    {"--database-url", "GENCONTROL_DATABASE_URL", "CONNINFO", "libpq defaults",
+     "libpq conninfo or URI; multi-host with target_session_attrs=read-write follows a failover",
+     [](Config& c, std::string_view v, bool) -> std::string {
+         c.database_url = v;
+         return {};
+     }},
+    {"--pool-size", "GENCONTROL_POOL_SIZE", "N", "8", "database connections",
+     [](Config& c, std::string_view v, bool) { return set_integer(c.pool_size, v, 1, 1000, "an integer from 1 to 1000"); }},
+    {"--jwt-public-key", "GENCONTROL_JWT_PUBLIC_KEY", "PATH", "none: auth off",
+     "PEM Ed25519 public key, or a directory of them; repeatable (the variable: comma-separated); "
+     "re-read on SIGHUP",
+     [](Config& c, std::string_view v, bool from_env) -> std::string {
+         if (from_env) {
+             c.jwt_public_keys = split_list(v);
+         } else {
+             if (v.empty()) return "a path";
+             c.jwt_public_keys.emplace_back(v);
+         }
+         return {};
+     }},
+    {"--max-body-bytes", "GENCONTROL_MAX_BODY_BYTES", "N", "16777216", "larger requests get 413",
+     [](Config& c, std::string_view v, bool) {
+         return set_integer(c.max_body_bytes, v, 1, std::numeric_limits<std::int32_t>::max(),
+                            "a positive number of bytes");
+     }},
+    {"--log-format", "GENCONTROL_LOG_FORMAT", "plain|json", "plain", "log line format",
+     [](Config& c, std::string_view v, bool) -> std::string {
+         if (v == "plain")
+             c.log_format = LogFormat::plain;
+         else if (v == "json")
+             c.log_format = LogFormat::json;
+         else
+             return "plain or json";
+         return {};
+     }},
+    {"--log-level", "GENCONTROL_LOG_LEVEL", "LEVEL", "info", "debug (one line per request), info, warn, error",
+     [](Config& c, std::string_view v, bool) -> std::string {
+         if (v == "debug")
+             c.log_level = LogLevel::debug;
+         else if (v == "info")
+             c.log_level = LogLevel::info;
+         else if (v == "warn")
+             c.log_level = LogLevel::warn;
+         else if (v == "error")
+             c.log_level = LogLevel::error;
+         else
+             return "debug, info, warn or error";
+         return {};
+     }},
+    {"--tls-cert", "GENCONTROL_TLS_CERT", "PATH", "none", "PEM certificate chain: serve HTTPS (with --tls-key); re-read on SIGHUP",
+     [](Config& c, std::string_view v, bool) -> std::string {
+         if (v.empty()) return "a path";
+         c.tls_cert = v;
+         return {};
+     }},
+    {"--tls-key", "GENCONTROL_TLS_KEY", "PATH", "none", "PEM private key of --tls-cert; re-read on SIGHUP",
+     [](Config& c, std::string_view v, bool) -> std::string {
+         if (v.empty()) return "a path";
+         c.tls_key = v;
+         return {};
+     }},
+    {"--max-connections", "GENCONTROL_MAX_CONNECTIONS", "N", "16384",
+     "open client connections; past it new ones wait in the kernel's backlog (the file-descriptor limit is raised to fit)",
+     [](Config& c, std::string_view v, bool) {
+         return set_integer(c.max_connections, v, 1, 1'000'000, "an integer from 1 to 1000000");
+     }},
+    {"--http-threads", "GENCONTROL_HTTP_THREADS", "N", "64",
+     "threads that run requests; idle connections never hold one",
+     [](Config& c, std::string_view v, bool) { return set_integer(c.http_threads, v, 1, 4096, "an integer from 1 to 4096"); }},
+    {"--request-timeout", "GENCONTROL_REQUEST_TIMEOUT", "SECONDS", "10",
+     "bound on each query and on the wait for a pooled connection",
+     [](Config& c, std::string_view v, bool) {
+         return set_integer(c.request_timeout_seconds, v, 1, 3600, "a number of seconds from 1 to 3600");
+     }},
+    {"--validate-calls", "GENCONTROL_VALIDATE_CALLS", "N", "2",
+     "gen_validate calls at once; validate requests arriving meanwhile share the next one",
+     [](Config& c, std::string_view v, bool) {
+         return set_integer(c.validate_calls, v, 1, 4096, "an integer from 1 to 4096");
+     }},
 };
+
+const Setting* find_setting(std::string_view flag) {
+    for (const auto& s : kSettings)
+        if (flag == s.flag) return &s;
+    return nullptr;
+}
+
+std::string apply(Config& config, std::string_view name, std::string_view value, bool from_env) {
+    const Setting* setting = find_setting(name);
+    if (!setting) return fmt::format("unknown flag {} (see --help)", name);
+    std::string expected = setting->set(config, value, from_env);
+    if (expected.empty()) return {};
+    return fmt::format("{}: expected {}, got '{}'", name, expected, value);
+}
 
 }  // namespace
 
@@ -131,19 +174,18 @@ std::optional<std::pair<std::string, int>> parse_listen_address(std::string_view
 
 ConfigOutcome parse_config(const std::vector<std::string>& args, const EnvLookup& env) {
     Config config;
-    for (const auto& [flag, variable] : kEnvironment) {
-        const char* value = env ? env(variable) : nullptr;
+    for (const auto& setting : kSettings) {
+        const char* value = env ? env(setting.variable) : nullptr;
         if (value == nullptr || *value == '\0') continue;
-        if (auto error = apply(config, flag, value, true); !error.empty())
-            return {std::nullopt, fmt::format("{} (from ${})", error, variable)};
+        if (auto error = apply(config, setting.flag, value, true); !error.empty())
+            return {std::nullopt, fmt::format("{} (from ${})", error, setting.variable)};
     }
     // A flag replaces the environment's list of keys rather than adding to it.
     bool keys_from_flags = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string_view arg = args[i];
         if (arg == "--help" || arg == "-h") return {std::nullopt, {}, true};
-        if (arg.substr(0, 2) != "--")
-            return {std::nullopt, fmt::format("unexpected argument '{}' (see --help)", arg)};
+        if (arg.substr(0, 2) != "--") return {std::nullopt, fmt::format("unexpected argument '{}' (see --help)", arg)};
         std::string name(arg);
         std::string value;
         if (auto eq = arg.find('='); eq != std::string_view::npos) {
@@ -160,32 +202,23 @@ ConfigOutcome parse_config(const std::vector<std::string>& args, const EnvLookup
         }
         if (auto error = apply(config, name, value, false); !error.empty()) return {std::nullopt, error};
     }
+    if (config.tls_cert.empty() != config.tls_key.empty())
+        return {std::nullopt, "--tls-cert and --tls-key go together"};
     return {config, {}};
 }
 
 std::string usage() {
-    return R"(gencontrol-http: the Neon-compatible HTTP shim in front of the gencontrol extension
-
-Usage: gencontrol-http [FLAG VALUE]...
-
-  --listen HOST:PORT        address to serve [GENCONTROL_LISTEN] (127.0.0.1:1234)
-  --database-url CONNINFO   libpq conninfo or URI; multi-host with target_session_attrs=read-write
-                            follows a failover [GENCONTROL_DATABASE_URL] (libpq defaults)
-  --pool-size N             database connections [GENCONTROL_POOL_SIZE] (8)
-  --jwt-public-key PATH     PEM Ed25519 public key, or a directory of them; repeatable
-                            [GENCONTROL_JWT_PUBLIC_KEY, comma-separated] (none: auth off)
-  --max-body-bytes N        larger requests get 413 [GENCONTROL_MAX_BODY_BYTES] (16777216)
-  --log-format plain|json   [GENCONTROL_LOG_FORMAT] (plain)
-  --log-level LEVEL         debug (one line per request), info, warn, error [GENCONTROL_LOG_LEVEL] (info)
-  --http-threads N          HTTP worker threads [GENCONTROL_HTTP_THREADS] (64)
-  --request-timeout SECONDS bound on socket reads/writes and database work per request
-                            [GENCONTROL_REQUEST_TIMEOUT] (10)
-  --validate-calls N        gen_validate calls at once; validate requests arriving meanwhile
-                            share the next one [GENCONTROL_VALIDATE_CALLS] (2)
-  --help                    this text
-
-SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.
-)";
+    std::string out =
+        "gencontrol-http: the Neon-compatible HTTP shim in front of the gencontrol extension\n\n"
+        "Usage: gencontrol-http [FLAG VALUE]...\n\n";
+    for (const auto& s : kSettings) {
+        out += fmt::format("  {} {}\n      {} [{}] ({})\n", s.flag, s.value_name, s.help, s.variable, s.fallback);
+    }
+    out += "  --help\n      this text\n\n"
+           "SIGTERM or SIGINT: stop accepting, finish the requests in flight, exit 0.\n"
+           "SIGHUP: re-read the JWT public keys and the TLS certificate and key; a file that fails to\n"
+           "load leaves the old one in force and is logged.\n";
+    return out;
 }
 
 }  // namespace gencontrol::http

@@ -1,5 +1,5 @@
-// The shim's configuration in one place: command-line flags, the environment variables behind
-// them, and their defaults (DESIGN.md, "The HTTP shim"). Flags win over the environment.
+// The shim's configuration: command-line flags, the environment variables behind them, their
+// defaults and help, all from one table in config.cpp. Flags win over the environment.
 #pragma once
 
 #include <cstddef>
@@ -26,8 +26,12 @@ struct Config {
     std::size_t max_body_bytes = 16 * 1024 * 1024;
     LogFormat log_format = LogFormat::plain;
     LogLevel log_level = LogLevel::info;
-    // Beyond DESIGN.md's table, for operators: HTTP worker threads (one per open connection),
-    // and the bound on any one request's socket reads/writes and database work.
+    // (1.1) HTTPS instead of HTTP when both are set; re-read on SIGHUP.
+    std::string tls_cert;
+    std::string tls_key;
+    std::size_t max_connections = 16384;
+    // Beyond DESIGN.md's table, for operators: threads that run requests (an idle connection never
+    // holds one), and the bound on any one request's database work.
     int http_threads = 64;
     int request_timeout_seconds = 10;
     // gen_validate calls that may run at once; validate requests arriving meanwhile wait and share

@@ -1,9 +1,10 @@
-// The debug routes Neon's test fixtures use in place of a storage controller: attach-hook
-// (attach, or detach with node_id null) and inspect. Both need the admin scope.
+// attach-hook calls gen_attach (or gen_detach for node_id null) and inspect calls gen_inspect,
+// each answered as Neon's storage controller answers it.
+#include "debug_routes.hpp"
+
 #include <string>
 
 #include "json.hpp"
-#include "routes.hpp"
 
 namespace gencontrol::http {
 

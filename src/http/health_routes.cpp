@@ -1,12 +1,16 @@
-// The routes for load balancers and monitoring: /status (the process is up), /ready (the database
-// answers and takes writes) and /metrics. None needs a token.
-#include "json.hpp"
-#include "routes.hpp"
+// /status and /live answer from the process alone, so they keep answering while the database is
+// away; /ready asks the database; /metrics renders the counters with the pool's current use.
+#include "health_routes.hpp"
 
 namespace gencontrol::http {
 
 Reply status_route(RouteContext&) {
     return json_reply(200, R"({"status":"ok"})");
+}
+
+Reply live_route(RouteContext&) {
+    // Answered by a worker: a live answer proves requests are being served, not only accepted.
+    return json_reply(200, R"({"status":"live"})");
 }
 
 Reply ready_route(RouteContext& context) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -31,14 +32,98 @@ struct FieldError {
     throw FieldError{{status, fmt::format("{}: {}", field, why)}};
 }
 
-// The offending value, short enough for a log line and an error body.
+// The offending value, short enough for a log line and an error body. Containers are named, not
+// printed: printing recurses, and a refusal must cost no more than the body it refuses.
 std::string shown(const json& value) {
-    std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (text.size() > 80) text = text.substr(0, 77) + "...";
-    return text;
+    if (value.is_object()) return "an object";
+    if (value.is_array()) return "an array";
+    if (value.is_string()) {
+        const auto& text = value.get_ref<const std::string&>();
+        if (text.size() > 80) {
+            std::size_t cut = 77;
+            while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
+            return json(text.substr(0, cut)).dump(-1, ' ', false, json::error_handler_t::replace) + "...";
+        }
+    }
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// What a body's bytes say about its shape before any parser builds anything: its deepest nesting
+// (counted up to kMaxJsonDepth + 1) and the longest array directly inside the top-level object.
+// One pass, no recursion, no allocation; malformed input is left to the parser.
+struct BodyShape {
+    std::size_t depth = 0;
+    std::size_t longest_member_array = 0;
+};
+
+BodyShape scan_shape(std::string_view body) {
+    BodyShape shape;
+    std::size_t depth = 0;
+    bool in_string = false, escaped = false;
+    bool member_array = false;  // the container at depth 2 is an array inside the top-level object
+    bool top_is_object = false;
+    std::size_t elements = 0;
+    bool empty = true;
+    for (char c : body) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            if (depth == 2 && member_array) empty = false;
+            continue;
+        }
+        switch (c) {
+            case '"':
+                in_string = true;
+                if (depth == 2 && member_array) empty = false;
+                break;
+            case '{':
+            case '[':
+                if (depth == 2 && member_array) empty = false;
+                ++depth;
+                if (depth == 1) top_is_object = c == '{';
+                if (depth == 2) {
+                    member_array = top_is_object && c == '[';
+                    elements = 0;
+                    empty = true;
+                }
+                if (depth > shape.depth) shape.depth = depth;
+                if (depth > kMaxJsonDepth) return shape;
+                break;
+            case '}':
+            case ']':
+                if (depth == 2 && member_array) {
+                    std::size_t n = empty ? 0 : elements + 1;
+                    if (n > shape.longest_member_array) shape.longest_member_array = n;
+                    member_array = false;
+                }
+                if (depth > 0) --depth;
+                break;
+            case ',':
+                if (depth == 2 && member_array) ++elements;
+                break;
+            case ' ':
+            case '\t':
+            case '\n':
+            case '\r':
+                break;
+            default:
+                if (depth == 2 && member_array) empty = false;
+        }
+    }
+    return shape;
+}
+
+void check_depth(const BodyShape& shape) {
+    if (shape.depth > kMaxJsonDepth)
+        throw FieldError{{400, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth)}};
 }
 
 json parse_body(std::string_view body) {
+    check_depth(scan_shape(body));
     json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) {
         // Parse again only to learn where it broke: the error path may be slow, the happy path not.
@@ -110,13 +195,33 @@ std::int64_t node_id(const json& value, std::string_view field) {
     return integer_in(value, field, 1, kMaxNodeId);
 }
 
-// Known optional fields are checked for type even though the database does not keep them.
-void optional_port(const json& object, const char* key, std::string_view field) {
-    if (const json* v = member(object, key)) integer_in(*v, field, 0, kMaxU16);
+// Optional fields: absent and null mean the same (Neon sends null for what is unset).
+std::optional<std::int32_t> optional_port(const json& object, const char* key, std::string_view field) {
+    if (const json* v = member(object, key)) return static_cast<std::int32_t>(integer_in(*v, field, 0, kMaxU16));
+    return std::nullopt;
 }
 
-void optional_string(const json& object, const char* key, std::string_view field) {
-    if (const json* v = member(object, key)) string_value(*v, field);
+std::optional<std::string> optional_string(const json& object, const char* key, std::string_view field) {
+    if (const json* v = member(object, key)) return string_value(*v, field);
+    return std::nullopt;
+}
+
+// A timeline id: 32 hex digits, as Neon writes it; kept in lower case.
+std::string timeline_id(const json& value, std::string_view field) {
+    std::string text = string_value(value, field);
+    if (text.size() != 32 || text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        refuse(field, fmt::format("expected 32 hex digits, got {}", shown(value)));
+    for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+ImportStatusQuery import_status_query(const json& doc) {
+    ImportStatusQuery query;
+    query.tenant = tenant_shard_id(required(doc, "tenant_shard_id", "tenant_shard_id"), "tenant_shard_id");
+    query.timeline = timeline_id(required(doc, "timeline_id", "timeline_id"), "timeline_id");
+    query.generation =
+        static_cast<std::uint32_t>(integer_in(required(doc, "generation", "generation"), "generation", 0, kMaxU32));
+    return query;
 }
 
 NodeRegistration registration(const json& value) {
@@ -135,10 +240,10 @@ NodeRegistration registration(const json& value) {
     // Neon added availability_zone_id later; older pageservers register without it.
     if (const json* az = member(value, "availability_zone_id"))
         r.availability_zone_id = string_value(*az, "register.availability_zone_id");
-    optional_port(value, "listen_https_port", "register.listen_https_port");
-    optional_string(value, "listen_grpc_addr", "register.listen_grpc_addr");
-    optional_port(value, "listen_grpc_port", "register.listen_grpc_port");
-    optional_string(value, "node_ip_addr", "register.node_ip_addr");
+    r.listen_https_port = optional_port(value, "listen_https_port", "register.listen_https_port");
+    r.listen_grpc_addr = optional_string(value, "listen_grpc_addr", "register.listen_grpc_addr");
+    r.listen_grpc_port = optional_port(value, "listen_grpc_port", "register.listen_grpc_port");
+    r.node_ip_addr = optional_string(value, "node_ip_addr", "register.node_ip_addr");
     return r;
 }
 
@@ -304,7 +409,19 @@ private:
     ValidateEntry entry_;
 };
 
+// The count is refused from the bytes, before the fast path or a tree holds a million entries.
+// (Any array member of the body counts: a validate body has no other use for one that long.)
+std::optional<RequestError> refuse_validate_shape(std::string_view body) {
+    BodyShape shape = scan_shape(body);
+    if (shape.depth > kMaxJsonDepth) return RequestError{400, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth)};
+    if (shape.longest_member_array > kMaxValidateEntries)
+        return RequestError{413, fmt::format("tenants: at most {} entries per request, got {}", kMaxValidateEntries,
+                                             shape.longest_member_array)};
+    return std::nullopt;
+}
+
 Parsed<ValidateRequest> parse_validate_request_tree(std::string_view body) {
+    if (auto refusal = refuse_validate_shape(body)) return {std::nullopt, *refusal};
     return parse_with<ValidateRequest>(body, [](const json& doc) {
         const json& tenants = required(doc, "tenants", "tenants");
         if (!tenants.is_array()) refuse("tenants", fmt::format("expected an array, got {}", shown(tenants)));
@@ -352,6 +469,7 @@ Parsed<ReAttachRequest> parse_re_attach_request(std::string_view body) {
 }
 
 Parsed<ValidateRequest> parse_validate_request(std::string_view body) {
+    if (auto refusal = refuse_validate_shape(body)) return {std::nullopt, *refusal};
     ValidateRequest request;
     // A pageserver sends chunks of 128 entries of about 60 bytes each.
     request.tenants.reserve(std::min<std::size_t>(body.size() / 48 + 1, 4096));
@@ -391,6 +509,20 @@ Parsed<InspectRequest> parse_inspect_request(std::string_view body) {
     return parse_with<InspectRequest>(body, [](const json& doc) {
         return InspectRequest{
             tenant_shard_id(required(doc, "tenant_shard_id", "tenant_shard_id"), "tenant_shard_id")};
+    });
+}
+
+Parsed<ImportStatusQuery> parse_import_status_query(std::string_view body) {
+    return parse_with<ImportStatusQuery>(body, [](const json& doc) { return import_status_query(doc); });
+}
+
+Parsed<ImportStatusUpdate> parse_import_status_update(std::string_view body) {
+    return parse_with<ImportStatusUpdate>(body, [](const json& doc) {
+        ImportStatusUpdate update;
+        update.where = import_status_query(doc);
+        // The database checks the shape (InProgress, Done, Error); nesting is already bounded here.
+        update.status = required(doc, "status", "status").dump(-1, ' ', false, json::error_handler_t::strict);
+        return update;
     });
 }
 

@@ -1,25 +1,21 @@
-// Counts what the shim does and renders it for Prometheus. One mutex guards the maps: a request
-// takes it once, which costs far less than the database round trip every request makes.
+// Counts what the shim does and renders it for Prometheus through the serving core's exposition,
+// which escapes every label value.
 #include "metrics.hpp"
-
-#include <fmt/format.h>
 
 namespace gencontrol::http {
 
+Metrics::Metrics()
+    : requests_("gencontrol_http"),
+      db_errors_("gencontrol_db_errors_total",
+                 "Database calls that failed, by kind (unavailable, not_primary, timeout, not_installed, query).",
+                 {"kind"}) {}
+
 void Metrics::observe_request(std::string_view route, std::string_view method, int status, double seconds) {
-    std::lock_guard lock(mutex_);
-    ++requests_[{std::string(route), std::string(method), status}];
-    auto& histogram = latency_[{std::string(route), status}];
-    std::size_t bucket = 0;
-    while (bucket < kBuckets.size() && seconds > kBuckets[bucket]) ++bucket;
-    if (bucket < kBuckets.size()) ++histogram.buckets[bucket];
-    histogram.sum += seconds;
-    ++histogram.count;
+    requests_.observe(route, method, status, seconds);
 }
 
 void Metrics::count_db_error(std::string_view kind) {
-    std::lock_guard lock(mutex_);
-    ++db_errors_[std::string(kind)];
+    db_errors_.add({std::string(kind)});
 }
 
 void Metrics::count_connect(bool replaced_lost_connection) {
@@ -37,69 +33,33 @@ void Metrics::count_validate_call(std::size_t requests) {
 }
 
 std::string Metrics::render(const PoolStats& pool) const {
+    using serving::write_family_header;
+    using serving::write_sample;
     std::string out;
-    auto header = [&](const char* name, const char* type, const char* help) {
-        out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+    requests_.render(out);
+    auto gauge = [&](const char* name, const char* help, double value) {
+        write_family_header(out, name, "gauge", help);
+        write_sample(out, name, {}, value);
     };
-    std::lock_guard lock(mutex_);
-
-    header("gencontrol_http_requests_total", "counter",
-           "HTTP requests answered, by route, method and status.");
-    for (const auto& [key, count] : requests_) {
-        const auto& [route, method, status] = key;
-        out += fmt::format("gencontrol_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}\"}} {}\n",
-                           route, method, status, count);
-    }
-
-    header("gencontrol_http_request_duration_seconds", "histogram",
-           "Time from reading a request to having its response, by route and status.");
-    for (const auto& [key, histogram] : latency_) {
-        const auto& [route, status] = key;
-        std::uint64_t cumulative = 0;
-        for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-            cumulative += histogram.buckets[i];
-            out += fmt::format(
-                "gencontrol_http_request_duration_seconds_bucket{{route=\"{}\",status=\"{}\",le=\"{"
-                "}\"}} {}\n",
-                route, status, kBuckets[i], cumulative);
-        }
-        out += fmt::format(
-            "gencontrol_http_request_duration_seconds_bucket{{route=\"{}\",status=\"{}\",le=\"+"
-            "Inf\"}} {}\n",
-            route, status, histogram.count);
-        out += fmt::format("gencontrol_http_request_duration_seconds_sum{{route=\"{}\",status=\"{}\"}} {}\n",
-                           route, status, histogram.sum);
-        out +=
-            fmt::format("gencontrol_http_request_duration_seconds_count{{route=\"{}\",status=\"{}\"}} {}\n",
-                        route, status, histogram.count);
-    }
-
-    header("gencontrol_db_pool_size", "gauge", "Database connections the pool may hold (--pool-size).");
-    out += fmt::format("gencontrol_db_pool_size {}\n", pool.size);
-    header("gencontrol_db_pool_in_use", "gauge", "Database connections lent to requests right now.");
-    out += fmt::format("gencontrol_db_pool_in_use {}\n", pool.in_use);
-    header("gencontrol_db_pool_connected", "gauge", "Database connections currently open.");
-    out += fmt::format("gencontrol_db_pool_connected {}\n", pool.connected);
-
-    header("gencontrol_db_errors_total", "counter",
-           "Database calls that failed, by kind (unavailable, not_primary, timeout, not_installed, "
-           "query).");
-    for (const auto& [kind, count] : db_errors_)
-        out += fmt::format("gencontrol_db_errors_total{{kind=\"{}\"}} {}\n", kind, count);
-
-    header("gencontrol_db_connects_total", "counter", "Database connections opened.");
-    out += fmt::format("gencontrol_db_connects_total {}\n", connects_.load());
-    header("gencontrol_db_reconnects_total", "counter", "Database connections opened to replace a lost one.");
-    out += fmt::format("gencontrol_db_reconnects_total {}\n", reconnects_.load());
-    header("gencontrol_db_connect_failures_total", "counter",
-           "Attempts to open a database connection that failed.");
-    out += fmt::format("gencontrol_db_connect_failures_total {}\n", connect_failures_.load());
-    header("gencontrol_validate_calls_total", "counter",
-           "gen_validate calls made; validate requests that arrive together share one call.");
-    out += fmt::format("gencontrol_validate_calls_total {}\n", validate_calls_.load());
-    header("gencontrol_validate_call_requests_total", "counter",
-           "Validate requests answered by those calls (divided by the calls: requests per call).");
-    out += fmt::format("gencontrol_validate_call_requests_total {}\n", validate_call_requests_.load());
+    auto counter = [&](const char* name, const char* help, double value) {
+        write_family_header(out, name, "counter", help);
+        write_sample(out, name, {}, value);
+    };
+    gauge("gencontrol_db_pool_size", "Database connections the pool may hold (--pool-size).", pool.size);
+    gauge("gencontrol_db_pool_in_use", "Database connections lent to requests right now.", pool.in_use);
+    gauge("gencontrol_db_pool_connected", "Database connections currently open.", pool.connected);
+    db_errors_.render(out);
+    counter("gencontrol_db_connects_total", "Database connections opened.", static_cast<double>(connects_));
+    counter("gencontrol_db_reconnects_total", "Database connections opened to replace a lost one.",
+            static_cast<double>(reconnects_));
+    counter("gencontrol_db_connect_failures_total", "Attempts to open a database connection that failed.",
+            static_cast<double>(connect_failures_));
+    counter("gencontrol_validate_calls_total",
+            "gen_validate calls made; validate requests that arrive together share one call.",
+            static_cast<double>(validate_calls_));
+    counter("gencontrol_validate_call_requests_total",
+            "Validate requests answered by those calls (divided by the calls: requests per call).",
+            static_cast<double>(validate_call_requests_));
     return out;
 }
 

@@ -44,12 +44,17 @@ constexpr PreparedStatement kStatements[] = {
     {Statement::re_attach, "gencontrol_re_attach", 1,
      "SELECT r.tenant, r.generation, r.mode, r.stripe_size "
      "FROM gencontrol.gen_re_attach($1::bigint) AS r(tenant, generation, mode, stripe_size)"},
-    {Statement::register_node, "gencontrol_node_register", 6,
+    {Statement::register_node, "gencontrol_node_register", 10,
      "SELECT gencontrol.node_register($1::bigint, $2::text, $3::integer, $4::text, $5::integer, "
-     "$6::text)"},
+     "$6::text, $7::integer, $8::text, $9::integer, $10::inet)"},
     {Statement::inspect, "gencontrol_inspect", 1,
      "SELECT i.generation, i.node FROM gencontrol.gen_inspect($1::gencontrol.tenant_shard_id) AS "
      "i(generation, node)"},
+    {Statement::import_status, "gencontrol_import_status", 3,
+     "SELECT gencontrol.timeline_import_status($1::gencontrol.tenant_shard_id, $2::text, $3::integer)"},
+    {Statement::import_set_status, "gencontrol_import_set_status", 4,
+     "SELECT gencontrol.timeline_import_set_status($1::gencontrol.tenant_shard_id, $2::text, $3::integer, "
+     "$4::jsonb)"},
     // True when this server cannot take writes: a hot standby, or a primary set read-only.
     {Statement::ready, "gencontrol_ready", 0,
      "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only')::boolean"},

@@ -20,7 +20,17 @@ struct pg_result;  // libpq's PGresult
 namespace gencontrol::http {
 
 // Each route calls one of these; they are prepared on every connection when it opens.
-enum class Statement { attach, detach, validate, re_attach, register_node, inspect, ready };
+enum class Statement {
+    attach,
+    detach,
+    validate,
+    re_attach,
+    register_node,
+    inspect,
+    ready,
+    import_status,
+    import_set_status,
+};
 
 enum class DbErrorKind {
     unavailable,    // no connection could be made or it was lost: retry later

@@ -1,26 +1,60 @@
 // The upcalls a pageserver makes: re-attach when it starts, validate before it deletes anything.
-// Each is one database call; validate sends its whole batch as two arrays in a single statement,
-// together with the batches of other validate requests waiting at the same time.
+// Each is one database call; validate shares its call with the validate requests waiting with it.
+#include "upcall_routes.hpp"
+
+#include <fmt/format.h>
+
 #include <string>
 
 #include "json.hpp"
-#include "routes.hpp"
+#include "serving/log.hpp"
 
 namespace gencontrol::http {
+namespace log = serving::log;
+
+namespace {
+
+DbValue text(const std::optional<std::string>& value) {
+    return value;
+}
+
+DbValue number(const std::optional<std::int32_t>& value) {
+    if (!value) return std::nullopt;
+    return std::to_string(*value);
+}
+
+}  // namespace
 
 Reply re_attach_route(RouteContext& context) {
     auto parsed = parse_re_attach_request(context.body);
     if (!parsed.value) return error_reply(parsed.error.status, parsed.error.message);
     const ReAttachRequest& request = *parsed.value;
+    // A token bound to a node speaks for that node only: no other process may take its identity.
+    if (context.claims && context.claims->node_id && *context.claims->node_id != request.node_id)
+        return error_reply(403, fmt::format("Forbidden: this token is bound to node {}, not node {}",
+                                            *context.claims->node_id, request.node_id));
 
     auto lease = context.pool.acquire();
     if (const auto& r = request.registration) {
-        // Registration is an idempotent upsert, so a retried re-attach may repeat it freely.
+        // Idempotent for the same addresses; different ones are 23505 (409): a second process
+        // claiming a live node's id is the node-level split brain.
         lease.run(Statement::register_node,
                   {std::to_string(r->node_id), r->listen_http_addr, std::to_string(r->listen_http_port),
-                   r->listen_pg_addr, std::to_string(r->listen_pg_port), r->availability_zone_id});
+                   r->listen_pg_addr, std::to_string(r->listen_pg_port), text(r->availability_zone_id),
+                   number(r->listen_https_port), text(r->listen_grpc_addr), number(r->listen_grpc_port),
+                   text(r->node_ip_addr)});
     }
-    DbRows rows = lease.run(Statement::re_attach, {std::to_string(request.node_id)});
+    DbRows rows;
+    try {
+        rows = lease.run(Statement::re_attach, {std::to_string(request.node_id)});
+    } catch (const DbError& e) {
+        // As Neon's controller answers: an unknown node without `register` holds nothing. Any
+        // other answer would make the pageserver retry forever and never start.
+        if (request.registration || e.kind() != DbErrorKind::query || e.sqlstate() != "P0002") throw;
+        log::warn("re-attach of a node that is not registered and sent no register: no tenants",
+                  {{"node_id", request.node_id}});
+        return json_reply(200, format_re_attach_response({}));
+    }
 
     std::vector<ReAttachTenant> tenants;
     tenants.reserve(rows.size());
@@ -40,7 +74,6 @@ Reply validate_route(RouteContext& context) {
     if (!parsed.value) return error_reply(parsed.error.status, parsed.error.message);
     const auto& entries = parsed.value->tenants;
     if (entries.empty()) return json_reply(200, format_validate_response({}));
-    // One gen_validate call, shared with the validate requests that arrived alongside.
     std::vector<ValidateVerdict> verdicts = context.validate.validate(entries);
     return json_reply(200, format_validate_response(entries, verdicts));
 }

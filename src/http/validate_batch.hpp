@@ -8,7 +8,7 @@
 #include <mutex>
 #include <vector>
 
-#include "json.hpp"
+#include "requests.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
 

@@ -45,7 +45,8 @@ std::variant<NodeConfig, std::string> parse_flags(int argc, char** argv) {
         if (name == "--help" || name == "-h") return std::string("help");
         if (!take()) return "flag " + std::string(name) + " needs a value";
         if (name == "--node-id") {
-            if (!parse_number(value, config.node_id) || config.node_id <= 0) return "--node-id must be an integer > 0";
+            if (!parse_number(value, config.node_id) || config.node_id <= 0)
+                return "--node-id must be an integer > 0";
             have_node_id = true;
         } else if (name == "--listen") {
             auto colon = value.rfind(':');

@@ -17,7 +17,7 @@ struct NodeConfig {
     std::string control_plane_api;           // HTTP upcall API base, or empty
     std::string control_plane_database_url;  // libpq conninfo, or empty
     std::string control_plane_token_file;
-    bool no_generations = false;             // control runs only: behave as before generations
+    bool no_generations = false;  // control runs only: behave as before generations
 };
 
 // The config, or a sentence saying what is wrong (the caller prints it with the usage).

@@ -21,12 +21,16 @@ client::Result<std::vector<Record>> decode_layer(std::string_view bytes) {
         std::size_t end = bytes.find('\n', start);
         if (end == std::string_view::npos) end = bytes.size();
         auto line = nlohmann::json::parse(bytes.substr(start, end - start), nullptr, false);
-        if (line.is_discarded() || !line.is_object() || !line.contains("lsn") || !line["lsn"].is_number_unsigned() ||
-            !line.contains("key") || !line["key"].is_string() || !line.contains("value") || !line["value"].is_string()) {
-            return client::Status::corruption("layer line " + std::to_string(records.size() + 1) + " is not a record");
+        if (line.is_discarded() || !line.is_object() || !line.contains("lsn") ||
+            !line["lsn"].is_number_unsigned() || !line.contains("key") || !line["key"].is_string() ||
+            !line.contains("value") || !line["value"].is_string()) {
+            return client::Status::corruption("layer line " + std::to_string(records.size() + 1) +
+                                              " is not a record");
         }
-        Record r{line["lsn"].get<client::Lsn>(), line["key"].get<std::string>(), line["value"].get<std::string>()};
-        if (!records.empty() && r.lsn < records.back().lsn) return client::Status::corruption("layer is not in LSN order");
+        Record r{line["lsn"].get<client::Lsn>(), line["key"].get<std::string>(),
+                 line["value"].get<std::string>()};
+        if (!records.empty() && r.lsn < records.back().lsn)
+            return client::Status::corruption("layer is not in LSN order");
         records.push_back(std::move(r));
         start = end + 1;
     }

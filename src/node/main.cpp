@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
         return *message == "help" ? 0 : 2;
     }
     auto config = std::get<node::NodeConfig>(parsed);
-    if (config.no_generations) node::log_line("--no-generations: unsuffixed keys, no validation (control runs only)");
+    if (config.no_generations)
+        node::log_line("--no-generations: unsuffixed keys, no validation (control runs only)");
 
     // Signals are taken by one thread with sigwait, so no handler runs inside library code.
     sigset_t signals;

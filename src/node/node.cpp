@@ -26,7 +26,8 @@ Status Node::open() {
                 std::ifstream file(config_.control_plane_token_file);
                 if (!file) return Status::io_error("cannot read " + config_.control_plane_token_file);
                 std::getline(file, options.bearer_token, '\0');
-                while (!options.bearer_token.empty() && std::isspace(static_cast<unsigned char>(options.bearer_token.back()))) {
+                while (!options.bearer_token.empty() &&
+                       std::isspace(static_cast<unsigned char>(options.bearer_token.back()))) {
                     options.bearer_token.pop_back();
                 }
             }
@@ -36,7 +37,8 @@ Status Node::open() {
         }
         generations_ = std::make_unique<CountingGenerationClient>(std::move(inner), stop_);
         generations_->set_retry_observer([](const Status& s, unsigned attempt) {
-            log_line("generation service call failed (attempt " + std::to_string(attempt) + "), retrying: " + s.message());
+            log_line("generation service call failed (attempt " + std::to_string(attempt) +
+                     "), retrying: " + s.message());
         });
     }
     auto deletions = client::DeletionQueue::open(config_.workdir, *store_, generations_.get());
@@ -50,7 +52,7 @@ Status Node::start_up() {
     std::map<std::string, Generation> attached;
     std::map<std::string, std::shared_ptr<TenantShard>> held;
     if (generations_) {
-        client::NodeRegistration me{config_.node_id,  config_.listen_host, config_.listen_port,
+        client::NodeRegistration me{config_.node_id,     config_.listen_host, config_.listen_port,
                                     config_.listen_host, config_.listen_port, "local"};
         auto shards = generations_->re_attach(me);
         if (!shards.is_ok()) return shards.status();
@@ -59,7 +61,8 @@ Status Node::start_up() {
                 held[shard.tenant_shard_id] = TenantShard::secondary(*services_, shard.tenant_shard_id);
                 continue;
             }
-            auto tenant = TenantShard::attach(*services_, shard.tenant_shard_id, Mode::kAttachedSingle, *shard.generation);
+            auto tenant = TenantShard::attach(*services_, shard.tenant_shard_id, Mode::kAttachedSingle,
+                                              *shard.generation);
             if (!tenant.is_ok()) {
                 // Left detached and logged: one broken shard must not keep the node from starting.
                 log_line("attach of " + shard.tenant_shard_id + " failed: " + tenant.status().message());
@@ -127,7 +130,9 @@ Status Node::set_location(const std::string& id, Mode mode, std::optional<Genera
     return Status::ok();
 }
 
-Status Node::flush_deletions(bool execute) { return deletions_->flush(execute); }
+Status Node::flush_deletions(bool execute) {
+    return deletions_->flush(execute);
+}
 
 void Node::run_background() {
     while (!stop_.wait_for(std::chrono::seconds(1))) {
@@ -140,7 +145,8 @@ void Node::run_background() {
         for (auto& t : shards) t->confirm_progress();
         if (deletions_->pending_keys() > 0) {
             Status s = deletions_->flush(true);
-            if (!s.is_ok() && s.code() != Status::Code::kCancelled) log_line("deletion queue flush: " + s.message());
+            if (!s.is_ok() && s.code() != Status::Code::kCancelled)
+                log_line("deletion queue flush: " + s.message());
         }
     }
 }
@@ -149,13 +155,19 @@ std::string Node::metrics_text() {
     auto c = deletions_->counters();
     std::ostringstream out;
     auto counter = [&](const char* name, const char* help, std::uint64_t value) {
-        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n" << name << ' ' << value << '\n';
+        out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " counter\n"
+            << name << ' ' << value << '\n';
     };
-    counter("gencontrol_node_deletion_queue_submitted_total", "Keys pushed to the deletion queue.", c.submitted);
-    counter("gencontrol_node_deletion_queue_validated_total", "Keys whose generation was confirmed current.", c.validated);
-    counter("gencontrol_node_deletion_queue_executed_total", "Keys deleted from the object store.", c.executed);
-    counter("gencontrol_node_deletion_queue_dropped_total", "Keys never deleted: their generation was stale.", c.dropped);
-    out << "# HELP gencontrol_node_validations_total Validate outcomes: per shard checked, or per failed call.\n"
+    counter("gencontrol_node_deletion_queue_submitted_total", "Keys pushed to the deletion queue.",
+            c.submitted);
+    counter("gencontrol_node_deletion_queue_validated_total", "Keys whose generation was confirmed current.",
+            c.validated);
+    counter("gencontrol_node_deletion_queue_executed_total", "Keys deleted from the object store.",
+            c.executed);
+    counter("gencontrol_node_deletion_queue_dropped_total", "Keys never deleted: their generation was stale.",
+            c.dropped);
+    out << "# HELP gencontrol_node_validations_total Validate outcomes: per shard checked, or per failed "
+           "call.\n"
         << "# TYPE gencontrol_node_validations_total counter\n";
     std::uint64_t valid = generations_ ? generations_->valid.load() : 0;
     std::uint64_t invalid = generations_ ? generations_->invalid.load() : 0;

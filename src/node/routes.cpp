@@ -19,7 +19,9 @@ serving::Reply reply(int status, const json& body) {
     return r;
 }
 
-serving::Reply error(int status, const std::string& message) { return reply(status, {{"msg", message}}); }
+serving::Reply error(int status, const std::string& message) {
+    return reply(status, {{"msg", message}});
+}
 
 serving::Reply from_status(const Status& s) {
     switch (s.code()) {
@@ -53,9 +55,12 @@ std::optional<json> parse_body(const serving::Request& request) {
 serving::Reply location_config(Node& node, const std::string& id, const serving::Request& request) {
     auto body = parse_body(request);
     if (!body) return error(400, "body is not a JSON object");
-    if (!body->contains("mode") || !(*body)["mode"].is_string()) return error(400, "mode: a string is required");
+    if (!body->contains("mode") || !(*body)["mode"].is_string())
+        return error(400, "mode: a string is required");
     auto mode = parse_mode((*body)["mode"].get<std::string>());
-    if (!mode) return error(400, "mode: not one of AttachedSingle, AttachedMulti, AttachedStale, Secondary, Detached");
+    if (!mode)
+        return error(400,
+                     "mode: not one of AttachedSingle, AttachedMulti, AttachedStale, Secondary, Detached");
     std::optional<Generation> generation;
     if (body->contains("generation") && !(*body)["generation"].is_null()) {
         const auto& g = (*body)["generation"];
@@ -85,8 +90,8 @@ serving::Reply describe(Node& node, const std::string& id) {
                        {"timelines", timelines}});
 }
 
-serving::Reply timeline_route(Node& node, const std::string& id, std::string timeline, std::string_view action,
-                              const serving::Request& request) {
+serving::Reply timeline_route(Node& node, const std::string& id, std::string timeline,
+                              std::string_view action, const serving::Request& request) {
     if (!client::is_valid_timeline_id(timeline)) return error(400, "timeline id must be 32 hex digits");
     for (auto& c : timeline) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto shard = node.tenant(id);
@@ -112,8 +117,9 @@ serving::Reply timeline_route(Node& node, const std::string& id, std::string tim
     if (action == "checkpoint" && method == "POST") {
         auto progress = shard->checkpoint(timeline);
         if (!progress.is_ok()) return from_status(progress.status());
-        return reply(200, {{"remote_consistent_lsn", progress.value().remote_consistent_lsn},
-                           {"remote_consistent_lsn_visible", progress.value().remote_consistent_lsn_visible}});
+        return reply(200,
+                     {{"remote_consistent_lsn", progress.value().remote_consistent_lsn},
+                      {"remote_consistent_lsn_visible", progress.value().remote_consistent_lsn_visible}});
     }
     if (action == "compact" && method == "POST") {
         auto replaced = shard->compact(timeline);
@@ -164,7 +170,9 @@ serving::Reply handle(Node& node, const serving::Request& request) {
         }
         if (Status s = node.flush_deletions(execute); !s.is_ok()) return from_status(s);
         auto c = node.deletion_counters();
-        return reply(200, {{"submitted", c.submitted}, {"validated", c.validated}, {"executed", c.executed},
+        return reply(200, {{"submitted", c.submitted},
+                           {"validated", c.validated},
+                           {"executed", c.executed},
                            {"dropped", c.dropped}});
     }
     if (parts[1] != "tenant" || parts.size() < 3) return error(404, "no such route");
@@ -179,7 +187,8 @@ serving::Reply handle(Node& node, const serving::Request& request) {
         if (method != "PUT") return error(405, "method not allowed");
         return location_config(node, id, request);
     }
-    if (parts.size() == 6 && parts[3] == "timeline") return timeline_route(node, id, std::string(parts[4]), parts[5], request);
+    if (parts.size() == 6 && parts[3] == "timeline")
+        return timeline_route(node, id, std::string(parts[4]), parts[5], request);
     return error(404, "no such route");
 }
 

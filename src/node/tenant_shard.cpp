@@ -45,22 +45,25 @@ TenantShard::TenantShard(NodeServices& services, std::string id, Mode mode, Gene
     : services_(services), id_(std::move(id)), generation_(generation), mode_(mode) {}
 
 std::shared_ptr<TenantShard> TenantShard::secondary(NodeServices& services, const std::string& id) {
-    return std::shared_ptr<TenantShard>(new TenantShard(services, id, Mode::kSecondary, client::kNoGeneration));
+    return std::shared_ptr<TenantShard>(
+        new TenantShard(services, id, Mode::kSecondary, client::kNoGeneration));
 }
 
 Generation TenantShard::key_generation() const {
     return services_.generations == nullptr ? client::kNoGeneration : generation_;
 }
 
-std::string TenantShard::local_dir() const { return services_.workdir + "/tenants/" + id_; }
+std::string TenantShard::local_dir() const {
+    return services_.workdir + "/tenants/" + id_;
+}
 
 void TenantShard::remove_local_state() {
     std::error_code ignored;
     std::filesystem::remove_all(local_dir(), ignored);
 }
 
-Result<std::shared_ptr<TenantShard>> TenantShard::attach(NodeServices& services, const std::string& id, Mode mode,
-                                                         Generation generation) {
+Result<std::shared_ptr<TenantShard>> TenantShard::attach(NodeServices& services, const std::string& id,
+                                                         Mode mode, Generation generation) {
     std::shared_ptr<TenantShard> shard(new TenantShard(services, id, mode, generation));
     // The marker goes down before the first download and comes off after the last check, so a
     // crash in between is seen at the next start.
@@ -92,10 +95,13 @@ Status TenantShard::load_timeline(const std::string& timeline_id) {
     for (const auto& [name, meta] : index.layer_metadata) {
         std::string key = client::layer_key(id_, timeline_id, name, meta.generation);
         auto bytes = services_.store.get(key);
-        if (!bytes.is_ok()) return Status::corruption("index " + selected.value().key + " lists " + key + ": " +
-                                                      bytes.status().message());
-        if (bytes.value().size() != meta.file_size || client::layer_checksum(bytes.value()) != meta.checksum) {
-            return Status::corruption(key + " does not match its size or checksum in " + selected.value().key);
+        if (!bytes.is_ok())
+            return Status::corruption("index " + selected.value().key + " lists " + key + ": " +
+                                      bytes.status().message());
+        if (bytes.value().size() != meta.file_size ||
+            client::layer_checksum(bytes.value()) != meta.checksum) {
+            return Status::corruption(key + " does not match its size or checksum in " +
+                                      selected.value().key);
         }
         auto records = decode_layer(bytes.value());
         if (!records.is_ok()) return Status::corruption(key + ": " + records.status().message());
@@ -124,8 +130,9 @@ void TenantShard::set_mode(Mode mode) {
 
 void TenantShard::release_deletions_locked() {
     if (blocked_deletions_.empty()) return;
-    services_.deletions.push(id_, key_generation(), blocked_deletions_);
-    blocked_deletions_.clear();
+    // If the list cannot be written the keys are kept and tried again at the next mode change.
+    if (services_.deletions.push(id_, key_generation(), blocked_deletions_).is_ok())
+        blocked_deletions_.clear();
 }
 
 TenantShard::Timeline* TenantShard::find(const std::string& timeline) {
@@ -137,10 +144,12 @@ Result<Lsn> TenantShard::write(const std::string& timeline_id,
                                const std::vector<std::pair<std::string, std::string>>& records) {
     std::lock_guard lock(mutex_);
     if (mode_ != Mode::kAttachedSingle && mode_ != Mode::kAttachedMulti) {
-        return Status::conflict(std::string("tenant shard is ") + mode_name(mode_) + ": writes need AttachedSingle or AttachedMulti");
+        return Status::conflict(std::string("tenant shard is ") + mode_name(mode_) +
+                                ": writes need AttachedSingle or AttachedMulti");
     }
     Timeline& timeline = timelines_[timeline_id];  // a new timeline starts at LSN 0
-    for (const auto& [key, value] : records) timeline.in_memory.push_back({++timeline.last_record_lsn, key, value});
+    for (const auto& [key, value] : records)
+        timeline.in_memory.push_back({++timeline.last_record_lsn, key, value});
     return timeline.last_record_lsn;
 }
 
@@ -165,8 +174,9 @@ Status TenantShard::run_uploads(const std::string& timeline_id, Timeline& timeli
 Status TenantShard::run_op(const std::string& timeline_id, Timeline& timeline, const client::UploadOp& op) {
     switch (op.kind) {
         case client::UploadOp::Kind::kUploadLayer: {
-            Status s = services_.store.put(client::layer_key(id_, timeline_id, op.layer_name, op.layer.generation),
-                                           timeline.layer_bodies[op.layer_name]);
+            Status s =
+                services_.store.put(client::layer_key(id_, timeline_id, op.layer_name, op.layer.generation),
+                                    timeline.layer_bodies[op.layer_name]);
             if (s.is_ok()) timeline.layer_bodies.erase(op.layer_name);
             return s;
         }
@@ -178,14 +188,16 @@ Status TenantShard::run_op(const std::string& timeline_id, Timeline& timeline, c
         }
         case client::UploadOp::Kind::kDeleteLayers: {
             std::vector<std::string> keys;
-            for (const auto& [name, meta] : op.deleted) keys.push_back(client::layer_key(id_, timeline_id, name, meta.generation));
+            for (const auto& [name, meta] : op.deleted)
+                keys.push_back(client::layer_key(id_, timeline_id, name, meta.generation));
             if (services_.generations == nullptr) {
                 // Before generations: deletions run at once.
-                services_.deletions.push(id_, client::kNoGeneration, keys);
+                if (auto s = services_.deletions.push(id_, client::kNoGeneration, keys); !s.is_ok()) return s;
                 return services_.deletions.flush(true);
             }
             if (mode_ == Mode::kAttachedSingle) {
-                services_.deletions.push(id_, key_generation(), keys);
+                // On disk before compact answers: a crash right after still runs (or drops) them.
+                return services_.deletions.push(id_, key_generation(), keys);
             } else {
                 // Another node may be reading what we would delete (RFC 028): hold back.
                 blocked_deletions_.insert(blocked_deletions_.end(), keys.begin(), keys.end());
@@ -203,7 +215,8 @@ Result<TimelineStatus> TenantShard::checkpoint(const std::string& timeline_id) {
         Timeline* timeline = find(timeline_id);
         if (timeline == nullptr) return Status::not_found("no timeline " + timeline_id);
         if (!timeline->in_memory.empty()) {
-            std::string name = lsn_name("delta", timeline->in_memory.front().lsn, timeline->in_memory.back().lsn);
+            std::string name =
+                lsn_name("delta", timeline->in_memory.front().lsn, timeline->in_memory.back().lsn);
             std::string bytes = encode_layer(timeline->in_memory);
             client::LayerMetadata meta{bytes.size(), key_generation(), client::layer_checksum(bytes)};
             timeline->layer_bodies[name] = std::move(bytes);
@@ -220,7 +233,8 @@ Result<TimelineStatus> TenantShard::checkpoint(const std::string& timeline_id) {
     confirm_progress();
     std::lock_guard lock(mutex_);
     Timeline* timeline = find(timeline_id);
-    return TimelineStatus{timeline->last_record_lsn, timeline->progress->projected(), timeline->progress->visible()};
+    return TimelineStatus{timeline->last_record_lsn, timeline->progress->projected(),
+                          timeline->progress->visible()};
 }
 
 Result<std::size_t> TenantShard::compact(const std::string& timeline_id) {
@@ -233,7 +247,8 @@ Result<std::size_t> TenantShard::compact(const std::string& timeline_id) {
     client::LayerMetadata* same = nullptr;
     if (auto it = current.layer_metadata.find(name); it != current.layer_metadata.end()) same = &it->second;
     // Already one image of this state: nothing to replace.
-    if (current.layer_metadata.size() <= 1 && (current.layer_metadata.empty() || same != nullptr)) return std::size_t{0};
+    if (current.layer_metadata.size() <= 1 && (current.layer_metadata.empty() || same != nullptr))
+        return std::size_t{0};
 
     std::vector<Record> image;
     for (const auto& [key, slot] : timeline->flushed) image.push_back({slot.first, key, slot.second});

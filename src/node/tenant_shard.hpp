@@ -45,8 +45,8 @@ class TenantShard {
 public:
     // Loads every timeline's index (highest generation <= `generation`) and its layers, checking
     // sizes and checksums, under the `attaching` marker. kCorruption when a layer does not match.
-    static Result<std::shared_ptr<TenantShard>> attach(NodeServices& services, const std::string& id, Mode mode,
-                                                       Generation generation);
+    static Result<std::shared_ptr<TenantShard>> attach(NodeServices& services, const std::string& id,
+                                                       Mode mode, Generation generation);
     // A secondary location holds no generation and no data here.
     static std::shared_ptr<TenantShard> secondary(NodeServices& services, const std::string& id);
 
@@ -58,7 +58,8 @@ public:
     void set_mode(Mode mode);
 
     // Appends records at the next LSNs; kConflict unless AttachedSingle or AttachedMulti.
-    Result<Lsn> write(const std::string& timeline, const std::vector<std::pair<std::string, std::string>>& records);
+    Result<Lsn> write(const std::string& timeline,
+                      const std::vector<std::pair<std::string, std::string>>& records);
     // Flushes the records in memory to a layer, uploads it and the index, then validates once.
     Result<TimelineStatus> checkpoint(const std::string& timeline);
     // One image layer with the latest value of every key, an index referencing only it, and the
@@ -81,7 +82,8 @@ private:
         std::map<std::string, std::string> layer_bodies;  // scheduled layer uploads, until they ran
         Lsn last_record_lsn = 0;
         std::unique_ptr<client::UploadQueue> queue = std::make_unique<client::UploadQueue>();
-        std::shared_ptr<client::RemoteConsistentLsn> progress = std::make_shared<client::RemoteConsistentLsn>();
+        std::shared_ptr<client::RemoteConsistentLsn> progress =
+            std::make_shared<client::RemoteConsistentLsn>();
     };
 
     TenantShard(NodeServices& services, std::string id, Mode mode, Generation generation);

@@ -14,7 +14,8 @@ public:
     CountingGenerationClient(std::unique_ptr<client::GenerationClient> inner, const client::StopSignal& stop)
         : GenerationClient(stop, 1.0), inner_(std::move(inner)) {}
 
-    client::Result<std::vector<client::ReAttachedShard>> re_attach_once(const client::NodeRegistration& node) override {
+    client::Result<std::vector<client::ReAttachedShard>> re_attach_once(
+        const client::NodeRegistration& node) override {
         return inner_->re_attach_once(node);
     }
 

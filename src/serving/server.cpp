@@ -230,7 +230,10 @@ private:
     void begin_head(bool first_read_is_idle) {
         if (server_.stopping && buffer_.size() == 0) return close_now();
         head_.emplace();
+        keep_alive_ = head_only_ = has_body_ = false;  // nothing carries over from the last request
         head_->header_limit(static_cast<std::uint32_t>(server_.options.limits.max_header_bytes));
+        // Beast checks a Content-Length against this while parsing the head (its default is 1 MiB).
+        head_->body_limit(server_.options.limits.max_body_bytes);
         request_.received = Clock::now();
         request_.peer = peer_;
         head_deadline_ = request_.received + server_.options.limits.header_timeout;
@@ -250,10 +253,7 @@ private:
             std::size_t used = head_->put(buffer_.data(), ec);
             buffer_.consume(used);
             if (!ec && head_->is_header_done()) return on_head();
-            if (ec && ec != http::error::need_more) {
-                auto [status, why] = parse_refusal(ec);
-                return refuse(core_reply(status, why));
-            }
+            if (ec && ec != http::error::need_more) return refuse(parse_error_reply(ec));
             if (buffer_.size() >= server_.options.limits.max_header_bytes)
                 return refuse(core_reply(431, "request headers too large"));
         }
@@ -279,6 +279,12 @@ private:
         });
     }
 
+    Reply parse_error_reply(const beast::error_code& ec) const {
+        auto [status, why] = parse_refusal(ec);
+        if (status == 413) why = fmt::format("request body larger than {} bytes", server_.options.limits.max_body_bytes);
+        return core_reply(status, why);
+    }
+
     void fill_request(const http::request_header<>& h) {
         request_.method = h.method_string();
         std::string_view target = h.target();
@@ -302,9 +308,7 @@ private:
         auto length = head_->content_length();
         bool chunked = head_->chunked();
         has_body_ = chunked || (length && *length > 0);
-        if (length && *length > server_.options.limits.max_body_bytes)
-            return refuse(core_reply(
-                413, fmt::format("request body larger than {} bytes", server_.options.limits.max_body_bytes)));
+        if (length && *length > server_.options.limits.max_body_bytes) return refuse(parse_error_reply(http::error::body_limit));
 
         if (server_.handlers.head) {
             std::optional<Reply> early;
@@ -312,6 +316,9 @@ private:
                 early = server_.handlers.head(request_);
             } catch (const std::exception& e) {
                 log::error("request head handler failed", {{"path", shorten(request_.path)}, {"error", e.what()}});
+                early = core_reply(500, "internal error");
+            } catch (...) {
+                log::error("request head handler failed", {{"path", shorten(request_.path)}});
                 early = core_reply(500, "internal error");
             }
             if (early) {
@@ -347,12 +354,7 @@ private:
             if (ec == beast::error::timeout) return self->refuse(core_reply(408, "the request body did not arrive in time"));
             if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset)
                 return self->close_now();
-            if (ec) {
-                auto [status, why] = parse_refusal(ec);
-                if (status == 413)
-                    why = fmt::format("request body larger than {} bytes", self->server_.options.limits.max_body_bytes);
-                return self->refuse(core_reply(status, why));
-            }
+            if (ec) return self->refuse(self->parse_error_reply(ec));
             self->fill_request(self->body_->get());
             self->request_.body = self->body_->get().body();
             self->dispatch();
@@ -361,12 +363,19 @@ private:
 
     void dispatch() {
         in_flight_ = true;
-        asio::post(server_.workers, [self = this->shared_from_this()]() mutable {
+        // The loop keeps running while a worker holds the request, even with nothing else to do
+        // (stop() with one request in flight): its answer is still to be written.
+        asio::post(server_.workers, [self = this->shared_from_this(),
+                                     work = asio::make_work_guard(server_.loop)]() mutable {
             Reply reply;
             try {
                 reply = self->server_.handlers.handle(self->request_);
             } catch (const std::exception& e) {
                 log::error("request failed", {{"path", shorten(self->request_.path)}, {"error", e.what()}});
+                reply = core_reply(500, "internal error");
+                reply.close = false;
+            } catch (...) {
+                log::error("request failed", {{"path", shorten(self->request_.path)}});
                 reply = core_reply(500, "internal error");
                 reply.close = false;
             }
@@ -375,6 +384,7 @@ private:
             asio::post(loop, [self = std::move(self), reply = std::move(reply)]() mutable {
                 self->send(std::move(reply));
             });
+            work.reset();
         });
     }
 

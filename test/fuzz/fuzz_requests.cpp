@@ -1,4 +1,4 @@
-// libFuzzer target over everything the shim parses from a client: the four JSON request bodies
+// libFuzzer target over everything the shim parses from a client: the six JSON request bodies
 // and the Authorization header. The first byte picks the parser; the rest is the input.
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -59,7 +59,7 @@ void check_refusal(const Parsed<T>& parsed) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 5) {
+    switch (data[0] % 7) {
         case 0: {
             auto parsed = parse_validate_request(input);
             check_refusal(parsed);
@@ -114,6 +114,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto parsed = parse_inspect_request(input);
             check_refusal(parsed);
             if (parsed.value) check_id(parsed.value->tenant);
+            break;
+        }
+        case 5: {
+            auto parsed = parse_import_status_query(input);
+            check_refusal(parsed);
+            if (parsed.value) check(parsed.value->timeline.size() == 32);
+            break;
+        }
+        case 6: {
+            auto parsed = parse_import_status_update(input);
+            check_refusal(parsed);
+            if (parsed.value) check(!parsed.value->status.empty() && parsed.value->status != "null");
             break;
         }
         case 4: {

@@ -34,7 +34,8 @@ protected:
     bool exists(const std::string& key) { return store_->get(key).is_ok(); }
     std::vector<std::string> files() {
         std::vector<std::string> names;
-        for (auto& e : std::filesystem::directory_iterator(workdir_ + "/deletion")) names.push_back(e.path().filename());
+        for (auto& e : std::filesystem::directory_iterator(workdir_ + "/deletion"))
+            names.push_back(e.path().filename());
         std::sort(names.begin(), names.end());
         return names;
     }
@@ -49,7 +50,7 @@ TEST_F(DeletionQueueTest, Smoke) {
     service_.current = {{kA, 3}};
     auto queue = open();
     auto keys = objects(kA, 3);
-    queue->push(kA, 3, keys);
+    ASSERT_TRUE(queue->push(kA, 3, keys).is_ok());
     EXPECT_EQ(queue->pending_keys(), 3u);
     ASSERT_TRUE(queue->flush(true).is_ok());
     for (const auto& k : keys) EXPECT_FALSE(exists(k)) << k;
@@ -68,8 +69,8 @@ TEST_F(DeletionQueueTest, StaleGenerationIsDroppedNotDeleted) {
     auto queue = open();
     auto stale = objects(kA, 2);
     auto fresh = objects(kB, 2);
-    queue->push(kA, 3, stale);  // kA was attached elsewhere at 4 since
-    queue->push(kB, 2, fresh);
+    ASSERT_TRUE(queue->push(kA, 3, stale).is_ok());  // kA was attached elsewhere at 4 since
+    ASSERT_TRUE(queue->push(kB, 2, fresh).is_ok());
     ASSERT_TRUE(queue->flush(true).is_ok());
     for (const auto& k : stale) EXPECT_TRUE(exists(k)) << k;
     for (const auto& k : fresh) EXPECT_FALSE(exists(k)) << k;
@@ -81,7 +82,7 @@ TEST_F(DeletionQueueTest, StaleGenerationIsDroppedNotDeleted) {
 TEST_F(DeletionQueueTest, UnknownShardIsDropped) {
     auto queue = open();
     auto keys = objects(kA, 1);
-    queue->push(kA, 1, keys);
+    ASSERT_TRUE(queue->push(kA, 1, keys).is_ok());
     ASSERT_TRUE(queue->flush(true).is_ok());
     EXPECT_TRUE(exists(keys[0]));
     EXPECT_EQ(queue->counters().dropped, 1u);
@@ -91,13 +92,13 @@ TEST_F(DeletionQueueTest, ManyListsOneValidateAtTheHighestGeneration) {
     service_.current = {{kA, 6}};
     auto queue = open();
     auto old_keys = objects(kA, 2);
-    queue->push(kA, 5, {old_keys[0]});
-    queue->push(kA, 6, {old_keys[1]});  // a new generation starts a new list
+    ASSERT_TRUE(queue->push(kA, 5, {old_keys[0]}).is_ok());
+    ASSERT_TRUE(queue->push(kA, 6, {old_keys[1]}).is_ok());  // a new generation starts a new list
+    EXPECT_EQ(files().size(), 2u);  // two lists, on disk as soon as pushed; no header yet
     ASSERT_TRUE(queue->flush(false).is_ok());
-    EXPECT_EQ(files().size(), 2u);  // two lists, no header yet
     ASSERT_TRUE(queue->flush(true).is_ok());
     EXPECT_EQ(service_.validate_calls, 1);
-    EXPECT_TRUE(exists(old_keys[0]));   // generation 5 is older than the checked 6: stale
+    EXPECT_TRUE(exists(old_keys[0]));  // generation 5 is older than the checked 6: stale
     EXPECT_FALSE(exists(old_keys[1]));
 }
 
@@ -106,7 +107,7 @@ TEST_F(DeletionQueueTest, WaitsOutAnUnreachableService) {
     service_.failures_left = 3;
     auto queue = open();
     auto keys = objects(kA, 1);
-    queue->push(kA, 1, keys);
+    ASSERT_TRUE(queue->push(kA, 1, keys).is_ok());
     ASSERT_TRUE(queue->flush(true).is_ok());
     EXPECT_EQ(service_.validate_calls, 4);
     EXPECT_FALSE(exists(keys[0]));
@@ -115,7 +116,7 @@ TEST_F(DeletionQueueTest, WaitsOutAnUnreachableService) {
 TEST_F(DeletionQueueTest, ShutdownDuringValidationKeepsTheLists) {
     service_.failures_left = 1000000;
     auto queue = open();
-    queue->push(kA, 1, objects(kA, 1));
+    ASSERT_TRUE(queue->push(kA, 1, objects(kA, 1)).is_ok());
     stop_.request();
     EXPECT_EQ(queue->flush(true).code(), Status::Code::kCancelled);
     EXPECT_EQ(files(), std::vector<std::string>{"0000000000000001-01.list"});
@@ -127,7 +128,7 @@ TEST_F(DeletionQueueTest, RecoveryRunsValidatedListsWithoutAsking) {
     auto keys = objects(kA, 2);
     {
         auto queue = open();
-        queue->push(kA, 3, keys);
+        ASSERT_TRUE(queue->push(kA, 3, keys).is_ok());
         ASSERT_TRUE(queue->flush(false).is_ok());
     }
     std::ofstream(workdir_ + "/deletion/header-01") << R"({"version": 1, "validated_sequence": 1})";
@@ -144,7 +145,7 @@ TEST_F(DeletionQueueTest, RecoveryRelabelsOneGenerationBehind) {
     auto keys = objects(kA, 2);
     {
         auto queue = open();
-        queue->push(kA, 4, keys);
+        ASSERT_TRUE(queue->push(kA, 4, keys).is_ok());
         ASSERT_TRUE(queue->flush(false).is_ok());
     }
     service_.current = {{kA, 5}};
@@ -162,8 +163,8 @@ TEST_F(DeletionQueueTest, RecoveryDropsOtherGenerations) {
     auto b_keys = objects(kB, 1);
     {
         auto queue = open();
-        queue->push(kA, 3, a_keys);
-        queue->push(kB, 7, b_keys);
+        ASSERT_TRUE(queue->push(kA, 3, a_keys).is_ok());
+        ASSERT_TRUE(queue->push(kB, 7, b_keys).is_ok());
         ASSERT_TRUE(queue->flush(false).is_ok());
     }
     service_.current = {{kA, 5}, {kB, 8}};
@@ -174,9 +175,9 @@ TEST_F(DeletionQueueTest, RecoveryDropsOtherGenerations) {
     EXPECT_TRUE(exists(b_keys[0]));
     EXPECT_EQ(queue->counters().dropped, 2u);
     // Sequence numbers continue after the recovered lists.
-    queue->push(kA, 5, objects(kA, 1));
+    ASSERT_TRUE(queue->push(kA, 5, objects(kA, 1)).is_ok());
     ASSERT_TRUE(queue->flush(false).is_ok());
-    EXPECT_EQ(files(), (std::vector<std::string>{"0000000000000002-01.list", "header-01"}));
+    EXPECT_EQ(files(), (std::vector<std::string>{"0000000000000003-01.list", "header-01"}));
 }
 
 // The control: without a generation service (--no-generations) the same stale push that
@@ -186,7 +187,7 @@ TEST_F(DeletionQueueTest, WithoutGenerationsEverythingRuns) {
     auto keys = objects(kA, 1);
     auto q = DeletionQueue::open(workdir_, *store_, nullptr);
     ASSERT_TRUE(q.is_ok());
-    q.value()->push(kA, 3, keys);
+    ASSERT_TRUE(q.value()->push(kA, 3, keys).is_ok());
     ASSERT_TRUE(q.value()->flush(true).is_ok());
     EXPECT_FALSE(exists(keys[0]));
     EXPECT_EQ(service_.validate_calls, 0);

@@ -96,7 +96,8 @@ TEST_F(NodeRoutes, WriteCheckpointCompactReadBack) {
     std::vector<std::string> names;
     for (auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
     std::sort(names.begin(), names.end());
-    EXPECT_EQ(names, (std::vector<std::string>{"image-0000000000000000-0000000000000003", "index_part.json"}));
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"image-0000000000000000-0000000000000003", "index_part.json"}));
 
     // Detach and attach again: the state comes back from the store.
     call_json("PUT", tenant_path() + "/location_config", {{"mode", "Detached"}});
@@ -111,12 +112,21 @@ TEST_F(NodeRoutes, Errors) {
     EXPECT_EQ(call("PUT", tenant_path() + "/location_config", "{not json").status, 400);
     EXPECT_EQ(call("PUT", tenant_path() + "/location_config", R"({"mode": "Attached"})").status, 400);
     EXPECT_EQ(call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle"})").status, 400);
-    EXPECT_EQ(call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": 0})").status, 400);
-    EXPECT_EQ(call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": "7"})").status, 400);
+    EXPECT_EQ(
+        call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": 0})")
+            .status,
+        400);
+    EXPECT_EQ(
+        call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": "7"})")
+            .status,
+        400);
     EXPECT_EQ(call("POST", timeline_path("write"), R"({"records": []})").status, 404);  // unknown tenant
 
     call_json("PUT", tenant_path() + "/location_config", {{"mode", "AttachedSingle"}, {"generation", 5}});
-    EXPECT_EQ(call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": 4})").status, 409);
+    EXPECT_EQ(
+        call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": 4})")
+            .status,
+        409);
     EXPECT_EQ(call("POST", timeline_path("checkpoint")).status, 404);  // unknown timeline
     EXPECT_EQ(call("POST", tenant_path() + "/timeline/xyz/write", R"({"records": []})").status, 400);
     EXPECT_EQ(call("POST", timeline_path("write"), R"({"records": [{"key": 1, "value": "x"}]})").status, 400);
@@ -124,7 +134,8 @@ TEST_F(NodeRoutes, Errors) {
     EXPECT_EQ(call("GET", "/v1/nothing").status, 404);
 
     call_json("PUT", tenant_path() + "/location_config", {{"mode", "AttachedStale"}, {"generation", 5}});
-    EXPECT_EQ(call("POST", timeline_path("write"), R"({"records": [{"key": "k", "value": "v"}]})").status, 409);
+    EXPECT_EQ(call("POST", timeline_path("write"), R"({"records": [{"key": "k", "value": "v"}]})").status,
+              409);
     call_json("PUT", tenant_path() + "/location_config", {{"mode", "Secondary"}});
     EXPECT_EQ(call_json("GET", tenant_path(), nullptr)["generation"], nullptr);
 }
@@ -135,7 +146,8 @@ TEST_F(NodeRoutes, FlushAnswersTheCounters) {
     EXPECT_EQ(c, (json{{"submitted", 0}, {"validated", 0}, {"executed", 0}, {"dropped", 0}}));
     EXPECT_EQ(call("POST", "/v1/deletion_queue/flush", R"({"execute": 1})").status, 400);
     std::string metrics = call("GET", "/metrics").body;
-    for (const char* name : {"gencontrol_node_deletion_queue_submitted_total 0", "gencontrol_node_deletion_queue_dropped_total 0",
+    for (const char* name : {"gencontrol_node_deletion_queue_submitted_total 0",
+                             "gencontrol_node_deletion_queue_dropped_total 0",
                              "gencontrol_node_validations_total{result=\"valid\"} 0"}) {
         EXPECT_NE(metrics.find(name), std::string::npos) << name;
     }

@@ -40,7 +40,8 @@ TEST(LocalDirectoryStore, PutGetListDelete) {
     EXPECT_EQ(store->list("tenants/a/timelines/t/index_part").value().size(), 1u);
     EXPECT_TRUE(store->list("tenants/none/").value().empty());
 
-    ASSERT_TRUE(store->delete_objects({"tenants/a/timelines/t/layer-00000001", "tenants/never/existed"}).is_ok());
+    ASSERT_TRUE(
+        store->delete_objects({"tenants/a/timelines/t/layer-00000001", "tenants/never/existed"}).is_ok());
     EXPECT_EQ(store->get("tenants/a/timelines/t/layer-00000001").status().code(), Status::Code::kNotFound);
 }
 
@@ -114,7 +115,8 @@ TEST(LocalDirectoryStore, ControlInPlaceWriterKilledLeavesTornObjects) {
         if (child == 0) {
             for (unsigned i = 0;; ++i) {
                 std::string data(4 << 20, static_cast<char>('a' + i % 26));
-                std::ofstream out(root + "/round/" + std::to_string(i % 4), std::ios::trunc | std::ios::binary);
+                std::ofstream out(root + "/round/" + std::to_string(i % 4),
+                                  std::ios::trunc | std::ios::binary);
                 for (std::size_t off = 0; off < data.size(); off += 4096) out.write(data.data() + off, 4096);
             }
         }

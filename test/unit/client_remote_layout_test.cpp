@@ -20,7 +20,8 @@ TEST(RemoteLayout, KeysAreSuffixedWithEightHexDigits) {
     // Before generations (control runs): unsuffixed.
     EXPECT_EQ(index_key(kTenant, kTimeline, kNoGeneration),
               "tenants/" + kTenant + "/timelines/" + kTimeline + "/index_part.json");
-    EXPECT_EQ(layer_key(kTenant, kTimeline, "l", kNoGeneration), "tenants/" + kTenant + "/timelines/" + kTimeline + "/l");
+    EXPECT_EQ(layer_key(kTenant, kTimeline, "l", kNoGeneration),
+              "tenants/" + kTenant + "/timelines/" + kTimeline + "/l");
 }
 
 TEST(RemoteLayout, ParsesIndexGenerations) {
@@ -54,10 +55,11 @@ TEST(IndexPart, RoundTripsWithNeonFieldNames) {
 }
 
 TEST(IndexPart, RefusesMalformedDocuments) {
-    for (const char* bad : {"", "[]", "{\"version\":1}", "{\"version\":1,\"disk_consistent_lsn\":-1,\"layer_metadata\":{}}",
-                            "{\"version\":1,\"disk_consistent_lsn\":1,\"layer_metadata\":{\"a\":{\"file_size\":1}}}",
-                            "{\"version\":1,\"disk_consistent_lsn\":1,\"layer_metadata\":{\"a\":{\"file_size\":1,"
-                            "\"generation\":4294967295,\"checksum\":\"x\"}}}"}) {
+    for (const char* bad :
+         {"", "[]", "{\"version\":1}", "{\"version\":1,\"disk_consistent_lsn\":-1,\"layer_metadata\":{}}",
+          "{\"version\":1,\"disk_consistent_lsn\":1,\"layer_metadata\":{\"a\":{\"file_size\":1}}}",
+          "{\"version\":1,\"disk_consistent_lsn\":1,\"layer_metadata\":{\"a\":{\"file_size\":1,"
+          "\"generation\":4294967295,\"checksum\":\"x\"}}}"}) {
         EXPECT_EQ(decode_index_part(bad).status().code(), Status::Code::kCorruption) << bad;
     }
 }
@@ -73,7 +75,8 @@ TEST(Backoff, NeonsFigures) {
 TEST(Backoff, RetryForeverStopsOnlyOnSuccessOrShutdown) {
     StopSignal stop;
     int attempts = 0;
-    Status s = retry_forever([&] { return ++attempts < 5 ? Status::unavailable("no") : Status::ok(); }, stop, {}, 0.0001);
+    Status s = retry_forever([&] { return ++attempts < 5 ? Status::unavailable("no") : Status::ok(); }, stop,
+                             {}, 0.0001);
     EXPECT_TRUE(s.is_ok());
     EXPECT_EQ(attempts, 5);
     stop.request();

@@ -15,8 +15,8 @@
 namespace gencontrol::client::test_support {
 
 inline std::string fresh_directory(const std::string& name) {
-    auto dir = std::filesystem::temp_directory_path() / ("gencontrol-client-unit-" + name + "-" +
-                                                         std::to_string(::getpid()));
+    auto dir = std::filesystem::temp_directory_path() /
+               ("gencontrol-client-unit-" + name + "-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     return dir.string();

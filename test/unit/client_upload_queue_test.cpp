@@ -69,7 +69,8 @@ TEST(UploadQueue, NothingOvertakesAnIndex) {
 TEST(UploadQueue, IndexMayOnlyReferenceKnownLayers) {
     UploadQueue queue(index_of({"L0"}, 5));
     EXPECT_TRUE(queue.schedule_index_upload(index_of({"L0"}, 5)).is_ok());
-    EXPECT_EQ(queue.schedule_index_upload(index_of({"L0", "Lx"}, 6)).status().code(), Status::Code::kInvalidArgument);
+    EXPECT_EQ(queue.schedule_index_upload(index_of({"L0", "Lx"}, 6)).status().code(),
+              Status::Code::kInvalidArgument);
 }
 
 TEST(UploadQueue, DeletionWaitsForTheIndexThatDropsTheLayers) {

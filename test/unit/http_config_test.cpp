@@ -2,6 +2,7 @@
 // log lines, and the router's answers that need no database (404, 405, 401/403, 400, 503).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -9,8 +10,10 @@
 #include "config.hpp"
 #include "serving/log.hpp"
 #include "metrics.hpp"
-#include "server.hpp"
+#include "replies.hpp"
+#include "router.hpp"
 
+using namespace gencontrol;
 using namespace gencontrol::http;
 
 namespace {
@@ -175,11 +178,23 @@ protected:
         : pool({"host=/nonexistent/gencontrol-test port=1 dbname=x connect_timeout=1", 2,
                 std::chrono::milliseconds(500), std::chrono::milliseconds(1000)},
                metrics),
-          router(pool, verifier, metrics, 1, 2) {}
+          keys({}, JwtVerifier()),
+          validate(pool, metrics, 2),
+          router(pool, keys, metrics, validate, 1) {}
 
+    // As the serving core calls it: the head phase first, then handle with the body.
     Reply call(std::string_view method, std::string_view path, std::string_view body = {},
                std::string_view auth = {}) {
-        return router.handle({method, path, auth, body});
+        serving::Request request;
+        request.method = method;
+        request.path = path;
+        request.header = [auth](std::string_view name) -> std::optional<std::string_view> {
+            if (name == "Authorization" && !auth.empty()) return auth;
+            return std::nullopt;
+        };
+        if (auto early = router.head(request)) return *early;
+        request.body = body;
+        return router.handle(request);
     }
 
     static std::string msg(const Reply& reply) { return nlohmann::json::parse(reply.body).at("msg"); }
@@ -191,8 +206,9 @@ protected:
     }
 
     Metrics metrics;
-    JwtVerifier verifier;
     Pool pool;
+    KeyRing keys;
+    ValidateBatcher validate;
     Router router;
 };
 
@@ -241,7 +257,12 @@ TEST_F(RouterTest, AnUnreachableDatabaseIs503WithRetryAfter) {
 
 TEST(DbErrorMapping, StatusesFollowTheSqlstate) {
     auto status = [](DbErrorKind kind, const char* state) {
-        return reply_for_db_error(DbError(kind, state, "m"), 10).status;
+        return db_error_reply(DbError(kind, state, "m"), 10).status;
+    };
+    auto retries = [](DbErrorKind kind, const char* state) {
+        auto headers = db_error_reply(DbError(kind, state, "m"), 10).headers;
+        return std::find(headers.begin(), headers.end(), std::make_pair(std::string("Retry-After"), std::string("1"))) !=
+               headers.end();
     };
     EXPECT_EQ(status(DbErrorKind::unavailable, ""), 503);
     EXPECT_EQ(status(DbErrorKind::not_primary, "25006"), 503);
@@ -257,9 +278,10 @@ TEST(DbErrorMapping, StatusesFollowTheSqlstate) {
     EXPECT_EQ(status(DbErrorKind::query, "53300"), 503);
     EXPECT_EQ(status(DbErrorKind::query, "42501"), 500);
     EXPECT_EQ(status(DbErrorKind::query, "XX000"), 500);
-    EXPECT_TRUE(reply_for_db_error(DbError(DbErrorKind::unavailable, "", "m"), 10).retry_after);
-    EXPECT_FALSE(reply_for_db_error(DbError(DbErrorKind::query, "22P02", "m"), 10).retry_after);
-    // A 500 never carries the database's own words.
-    EXPECT_EQ(reply_for_db_error(DbError(DbErrorKind::query, "XX000", "secret detail"), 10).message,
-              "internal error");
+    EXPECT_TRUE(retries(DbErrorKind::unavailable, ""));
+    EXPECT_FALSE(retries(DbErrorKind::query, "22P02"));
+    // A 500 never carries the database's own words; the access log gets them.
+    auto reply = db_error_reply(DbError(DbErrorKind::query, "XX000", "secret detail"), 10);
+    EXPECT_EQ(nlohmann::json::parse(reply.body).at("msg"), "internal error");
+    EXPECT_NE(reply.log_message.find("secret detail"), std::string::npos);
 }

@@ -467,3 +467,59 @@ TEST(Responses, ErrorMessagesForInvalidUtf8InputStayWritable) {
 TEST(Responses, ValidateEscapesAnythingButPlainIds) {
     EXPECT_EQ(format_validate_response({{"a\"b", true}}), R"({"tenants":[{"id":"a\"b","valid":true}]})");
 }
+
+TEST(HostileBodies, NestingDeeperThan64IsRefusedWithoutRecursion) {
+    std::string deep = std::string(80'000, '[') + "1" + std::string(80'000, ']');
+    for (auto parsed_error : {parse_re_attach_request(R"({"node_id": )" + deep + "}").error,
+                              parse_validate_request(R"({"tenants": )" + deep + "}").error,
+                              parse_validate_request_without_fast_path(R"({"tenants": )" + deep + "}").error,
+                              parse_attach_hook_request(R"({"tenant_shard_id": )" + deep + "}").error}) {
+        EXPECT_EQ(parsed_error.status, 400);
+        EXPECT_EQ(parsed_error.message, "JSON nested deeper than 64 levels");
+    }
+    // Brackets inside strings are not nesting; exactly 64 levels are accepted.
+    EXPECT_TRUE(parse_inspect_request(R"({"tenant_shard_id": "072f1291a5310026820b2fe4b2968934", "x": ")" +
+                                      std::string(100, '[') + "\"}")
+                    .value);
+    std::string at_limit = std::string(63, '[') + std::string(63, ']');
+    EXPECT_TRUE(parse_validate_request(R"({"tenants": [], "x": )" + at_limit + "}").value);
+    std::string over = std::string(64, '[') + std::string(64, ']');
+    EXPECT_FALSE(parse_validate_request(R"({"tenants": [], "x": )" + over + "}").value);
+}
+
+TEST(HostileBodies, RefusalsNameContainersInsteadOfPrintingThem) {
+    auto parsed = parse_re_attach_request(R"({"node_id": [[[[1]]]]})");
+    ASSERT_FALSE(parsed.value);
+    EXPECT_EQ(parsed.error.message, "node_id: expected an integer between 1 and 9223372036854775807, got an array");
+    parsed = parse_re_attach_request(R"({"node_id": ")" + std::string(200, 'x') + "\"}");
+    ASSERT_FALSE(parsed.value);
+    EXPECT_LT(parsed.error.message.size(), 200u);
+}
+
+TEST(HostileBodies, TooManyValidateEntriesAreCountedFromTheBytes) {
+    std::string body = R"({"tenants":[)";
+    for (std::size_t i = 0; i <= kMaxValidateEntries; ++i) body += i ? ",0" : "0";
+    body += "]}";
+    auto parsed = parse_validate_request(body);
+    ASSERT_FALSE(parsed.value);
+    EXPECT_EQ(parsed.error.status, 413);
+    EXPECT_EQ(parsed.error.message, "tenants: at most 1000000 entries per request, got 1000001");
+}
+
+TEST(ImportStatus, QueryAndUpdateShapes) {
+    auto query = parse_import_status_query(
+        R"({"tenant_shard_id": "072F1291a5310026820b2fe4b2968934-0102", "timeline_id": "A1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "generation": 7})");
+    ASSERT_TRUE(query.value) << query.error.message;
+    EXPECT_EQ(query.value->timeline, "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1");
+    EXPECT_EQ(query.value->generation, 7u);
+    auto update = parse_import_status_update(
+        R"({"tenant_shard_id": "072f1291a5310026820b2fe4b2968934", "timeline_id": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "status": {"InProgress": null}, "generation": 7})");
+    ASSERT_TRUE(update.value) << update.error.message;
+    EXPECT_EQ(update.value->status, R"({"InProgress":null})");
+    EXPECT_EQ(parse_import_status_query(R"({"tenant_shard_id": "072f1291a5310026820b2fe4b2968934", "timeline_id": "a1", "generation": 7})")
+                  .error.message.rfind("timeline_id", 0),
+              0u);
+    EXPECT_EQ(parse_import_status_update(R"({"tenant_shard_id": "072f1291a5310026820b2fe4b2968934", "timeline_id": "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1", "generation": 7, "status": null})")
+                  .error.message,
+              "status: must not be null");
+}

@@ -22,11 +22,16 @@ int main(int argc, char** argv) {
     int i = 1;
     for (; i + 1 < argc && std::string(argv[i]).starts_with("--"); i += 2) {
         std::string flag = argv[i];
-        if (flag == "--http") http = argv[i + 1];
-        else if (flag == "--sql") sql = argv[i + 1];
-        else if (flag == "--token-file") token_file = argv[i + 1];
-        else if (flag == "--backoff-scale") scale = std::stod(argv[i + 1]);
-        else return 2;
+        if (flag == "--http")
+            http = argv[i + 1];
+        else if (flag == "--sql")
+            sql = argv[i + 1];
+        else if (flag == "--token-file")
+            token_file = argv[i + 1];
+        else if (flag == "--backoff-scale")
+            scale = std::stod(argv[i + 1]);
+        else
+            return 2;
     }
     if (i >= argc || http.empty() == sql.empty()) {
         std::fprintf(stderr, "usage: see probe.cpp\n");
@@ -70,9 +75,10 @@ int main(int argc, char** argv) {
         status = r.status();
         if (r.is_ok()) {
             for (const auto& s : r.value()) {
-                out.push_back({{"id", s.tenant_shard_id},
-                               {"gen", s.generation ? nlohmann::json(*s.generation) : nlohmann::json(nullptr)},
-                               {"mode", s.mode}});
+                out.push_back(
+                    {{"id", s.tenant_shard_id},
+                     {"gen", s.generation ? nlohmann::json(*s.generation) : nlohmann::json(nullptr)},
+                     {"mode", s.mode}});
             }
         }
     } else if (command == "validate") {
@@ -80,7 +86,8 @@ int main(int argc, char** argv) {
         for (; i < argc; ++i) {
             std::string arg = argv[i];
             auto colon = arg.find(':');
-            checks.push_back({arg.substr(0, colon), static_cast<Generation>(std::stoul(arg.substr(colon + 1)))});
+            checks.push_back(
+                {arg.substr(0, colon), static_cast<Generation>(std::stoul(arg.substr(colon + 1)))});
         }
         auto r = client->validate(checks);
         status = r.status();

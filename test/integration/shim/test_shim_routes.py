@@ -83,8 +83,14 @@ class ShimRoutesTest(ClusterTestCase):
         self.assertIn("authorization is OFF", self.shim.log())
 
     # --- re-attach ------------------------------------------------------------------------
-    def test_re_attach_of_an_unknown_node_without_register_is_404(self):
-        self.assertError(self.shim.post("/upcall/v1/re-attach", {"node_id": 4242}), 404, "4242")
+    def test_re_attach_of_an_unknown_node_without_register_holds_nothing(self):
+        # (1.1) As Neon's controller: 200 with no tenants, so the pageserver can start; a warning
+        # is logged and nothing is registered.
+        response = self.shim.post("/upcall/v1/re-attach", {"node_id": 4242})
+        self.assertEqual(response.status, 200, response)
+        self.assertEqual(response.json(), {"tenants": []})
+        self.assertEqual(self.sql("SELECT count(*) FROM gencontrol.nodes WHERE node_id = 4242"), [(0,)])
+        self.assertRegex(self.shim.log(), r"not registered.*node_id=4242")
 
     def test_re_attach_with_register_registers_the_node(self):
         register = dict(REGISTER, node_id=77, listen_http_port=9977, availability_zone_id=None,
@@ -264,7 +270,7 @@ class ShimRoutesTest(ClusterTestCase):
         self.assertTrue(spec["openapi"].startswith("3."))
         documented = [(method.upper(), path) for path, item in spec["paths"].items()
                       for method in item if method in ("get", "post", "put", "patch", "delete")]
-        self.assertEqual(len(documented), 7, documented)
+        self.assertEqual(len(documented), 10, documented)
         for method, path in documented:
             with self.subTest(method=method, path=path):
                 response = self.shim.request(method, path, body={} if method == "POST" else None)

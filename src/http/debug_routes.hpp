@@ -1,0 +1,13 @@
+// The debug routes Neon's test fixtures use in place of a storage controller: attach-hook
+// (attach, or detach with node_id null) and inspect. Both need the admin scope.
+#pragma once
+
+#include "replies.hpp"
+#include "route_context.hpp"
+
+namespace gencontrol::http {
+
+Reply attach_hook_route(RouteContext& context);
+Reply inspect_route(RouteContext& context);
+
+}  // namespace gencontrol::http

@@ -1,0 +1,40 @@
+// The shim's route table and the two phases the serving core calls: `head` (route, method and
+// token, before any body byte is read) and `handle` (the route's database work), plus metrics.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string_view>
+
+#include "auth.hpp"
+#include "metrics.hpp"
+#include "pool.hpp"
+#include "replies.hpp"
+#include "serving/server.hpp"
+#include "validate_batch.hpp"
+
+namespace gencontrol::http {
+
+class Router {
+public:
+    Router(Pool& pool, const KeyRing& keys, Metrics& metrics, ValidateBatcher& validate, int timeout_seconds);
+
+    // 404, 405, 401, 403 without reading the body; nullopt lets the request go on to handle().
+    std::optional<Reply> head(serving::Request& request) const;
+    // Runs the route (checking the head again when head() was not called) and maps failures.
+    Reply handle(const serving::Request& request) const;
+    void observe(const serving::Request& request, const Reply& reply,
+                 std::chrono::steady_clock::duration elapsed) const;
+
+    // The metrics label for a path: the route's own path, or "unmatched".
+    static std::string_view route_label(std::string_view path);
+
+private:
+    Pool& pool_;
+    const KeyRing& keys_;
+    Metrics& metrics_;
+    ValidateBatcher& validate_;
+    int timeout_seconds_;
+};
+
+}  // namespace gencontrol::http
