@@ -23,7 +23,6 @@ extern "C" {
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "replication/walsender.h"  // max_wal_senders, which syncrep.h's SyncRepRequested() reads
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
