@@ -85,8 +85,7 @@ class NodeCrash(FleetTestCase):
 
     def persist_deletions_then_kill(self, t, node):
         """Compacts with the shim stopped: the node writes its deletion list to disk (DESIGN.md's
-        {workdir}/deletion/) but cannot validate it; then kill -9, and the shim comes back.
-        (Keys a node has queued but not yet written to a list die with it: a leak, never a loss.)"""
+        {workdir}/deletion/) but cannot validate it; then kill -9, and the shim comes back."""
         f = self.fleet
         self.stop_shim()
         try:
