@@ -195,7 +195,7 @@ class Chaos:
         return self.f.check()
 
     def attempt(self, operation):
-        """Runs one operation. With generations every answer must be one DESIGN.md allows (a
+        """Runs one operation. With generations every answer must be one docs/design.md allows (a
         NodeError fails the run); without, nodes work on a store the split brain broke, so a
         refused or failed request is an outcome of the control run, counted and carried past."""
         try:

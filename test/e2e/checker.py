@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The object-store checker: reads only a store's files and reports breaches of DESIGN.md's
+"""The object-store checker: reads only a store's files and reports breaches of docs/design.md's
 properties 1-4 (restorable, durable, fenced, ordered), for stores with or without generations.
 
     checker.py STORE [--acks FILE] [--json]

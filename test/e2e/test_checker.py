@@ -20,7 +20,7 @@ TL = "de200bd42b49cc1814412c7e592dd6e9"
 
 
 class StoreBuilder:
-    """Writes layers and indexes in the node's formats (DESIGN.md "What the node writes")."""
+    """Writes layers and indexes in the node's formats (docs/design.md, "Object layout")."""
 
     def __init__(self, root):
         self.root = root
@@ -206,7 +206,7 @@ class CheckerTest(unittest.TestCase):
 
     # --- 3. fenced ------------------------------------------------------------------------------
     def test_split_brain_with_generations_broken_by_a_stale_deletion(self):
-        """DESIGN.md's four steps where the stale node deletes although it should not: B (gen 2)
+        """docs/design.md's four steps where the stale node deletes although it should not: B (gen 2)
         lists L1, L2, L4; A (gen 1) compacted into L3 and deleted L1."""
         s = self.s
         l1 = s.layer("L1", 1, [(1, "a", "a1")])
@@ -235,7 +235,7 @@ class CheckerTest(unittest.TestCase):
         self.assertClean(check(self.root, [ack(1, "a", "a1"), ack(2, "b", "b1"), ack(3, "d", "d2")]))
 
     def test_split_brain_without_generations(self):
-        """The four steps of DESIGN.md's "The problem" on unsuffixed keys: the index B wrote
+        """The four steps of docs/design.md's "The problem" on unsuffixed keys: the index B wrote
         lists L1 (deleted by A's compaction) and A's L3 with c1 is lost."""
         s = self.s
         l1 = s.layer("L1", None, [(1, "a", "a1")])

@@ -1,5 +1,5 @@
 """Migrations between two real nodes. Clean (RFC 028's order: old AttachedStale, new AttachedMulti,
-new AttachedSingle, old Detached): each mode does what DESIGN.md says, nothing is deleted before
+new AttachedSingle, old Detached): each mode does what docs/design.md says, nothing is deleted before
 the new node is AttachedSingle. Dirty (the old node is never told and keeps writing, checkpointing
 and compacting): it deletes nothing, its queued deletions are dropped and counted, and nothing it
 writes becomes visible."""

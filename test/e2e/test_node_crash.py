@@ -84,7 +84,7 @@ class NodeCrash(FleetTestCase):
         self.assertClean(f.check())
 
     def persist_deletions_then_kill(self, t, node):
-        """Compacts with the shim stopped: the node writes its deletion list to disk (DESIGN.md's
+        """Compacts with the shim stopped: the node writes its deletion list to disk (docs/design.md's
         {workdir}/deletion/) but cannot validate it; then kill -9, and the shim comes back."""
         f = self.fleet
         self.stop_shim()

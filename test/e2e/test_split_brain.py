@@ -1,4 +1,4 @@
-"""DESIGN.md's split brain ("The problem"), played step by step with two real nodes: with
+"""docs/design.md's split brain ("The problem"), played step by step with two real nodes: with
 generations properties 1-4 hold and the stale node's deletions are dropped and counted; the same
 steps with --no-generations leave a store the checker reports broken (the control run)."""
 import os

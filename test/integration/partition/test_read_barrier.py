@@ -1,4 +1,4 @@
-"""gen_validate's read barrier (DESIGN.md invariant 3, across a failover), without any network:
+"""gen_validate's read barrier (docs/design.md invariant 3, across a failover), without any network:
 a primary with a synchronous standby; the standby is promoted while the old primary keeps
 running; the new primary attaches the shard again; the old primary is asked to validate the
 generation it still holds. With the barrier it answers nothing (statement_timeout or a cancel

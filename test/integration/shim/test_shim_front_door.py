@@ -206,7 +206,7 @@ class ShimFrontDoorTest(ClusterTestCase):
             response = self.shim.post(path, raw=body.encode())
             self.assertEqual(response.status, 400, (path, response))
             self.assertIn("nested deeper than 64", response.json()["msg"])
-        # 64 levels are still fine: the limit is where DESIGN.md puts it.
+        # 64 levels are still fine: the limit is where docs/design.md puts it.
         ok = '{"tenants": [{"id": "%s", "gen": 1, "x": %s}]}' % (tenant(901), "[" * 61 + "]" * 61)
         self.assertEqual(self.shim.post("/upcall/v1/validate", raw=ok.encode()).status, 200)
         self.assertFalse(self.shard_exists(tenant(901)))
