@@ -12,6 +12,8 @@ OBJS = \
 	src/common/tenant_shard_id.o \
 	src/extension/module.o \
 	src/extension/guards.o \
+	src/extension/prologue.o \
+	src/extension/generation_log.o \
 	src/extension/tenant_shard_id_type.o \
 	src/extension/durability.o \
 	src/extension/statements.o \

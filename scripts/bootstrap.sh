@@ -7,7 +7,8 @@ packages=(
   # build
   make g++ cmake pkg-config git
   postgresql-15 postgresql-server-dev-15 libpq-dev
-  libcpp-httplib-dev nlohmann-json3-dev libfmt-dev libssl-dev
+  libcpp-httplib-dev nlohmann-json3-dev libfmt-dev libssl-dev libboost-dev
+  libcurl4-openssl-dev
   # tests
   postgresql-15-pgtap pgtap libgtest-dev googletest
   python3 python3-psycopg2 python3-yaml curl openssl clang libclang-rt-14-dev

@@ -24,7 +24,7 @@ step() {
 step "unit tests (ctest)"
 (cd build && ctest --output-on-failure) || status=1
 
-step "pgTAP suite (pg_prove)"
+step "pgTAP suite on a fresh install of the newest version (pg_prove)"
 # wal_writer_delay is long so that an asynchronous commit stays unflushed long enough for
 # the durability test to see the difference.
 /usr/bin/python3 scripts/pgcluster.py start pgtap "$PGTAP_PORT" --db gencontrol_test \
@@ -34,6 +34,9 @@ sock="$GENCONTROL_CLUSTERS/pgtap/sock"
 # pg_prove runs psql, which refuses nothing as root; the server trusts local connections.
 pg_prove --psql-bin "$PG_BIN/psql" -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap ||
   status=1
+
+step "upgrade from 1.0: rows kept, same objects as a fresh install, then the pgTAP suite again (pg_prove)"
+test/upgrade/run.sh "$sock" "$PGTAP_PORT" gencontrol_test || status=1
 
 step "fuzz: shim request parsing (20 s)"
 scripts/fuzz.sh 20 || status=1

@@ -4,57 +4,86 @@
 
 #include "durability.hpp"
 #include "generation.hpp"
+#include "generation_log.hpp"
 #include "guards.hpp"
+#include "prologue.hpp"
 #include "statements.hpp"
+#include "tenant_shard_id_type.hpp"
 
 namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
 
-spi::Statement highest("SELECT max(generation) FROM gencontrol.tenant_shards", "");
+const std::string kMax = std::to_string(gencontrol::kMaxGeneration);
 
-spi::Statement advance(R"SQL(
-WITH locked AS MATERIALIZED (
-    SELECT id, generation FROM gencontrol.tenant_shards
+// Locks every shard with a generation in key order. A shard that can take the whole margin
+// is raised by it ('advance_all'); one that cannot is raised to the last generation, or left
+// there, and detached ('exhausted'): one exhausted shard must not block the restore procedure
+// for all the others (finding 3 of issue 9). A shard already at the last generation keeps it:
+// the guard refuses an equal value, so its generation is not in that row's SET at all.
+spi::Statement advance(gencontrol::logged_change(R"SQL(
+locked AS MATERIALIZED (
+    SELECT id, generation, attached_node,
+           generation::bigint + $1 > )SQL" + kMax + R"SQL( AS exhausted
+      FROM gencontrol.tenant_shards
      WHERE generation IS NOT NULL ORDER BY id FOR NO KEY UPDATE),
-bumped AS (
+raised AS (
     UPDATE gencontrol.tenant_shards t
-       SET generation = l.generation + $1, updated_at = now()
+       SET generation = least(l.generation::bigint + $1, )SQL" +
+                                                     kMax + R"SQL()::integer,
+           attached_node = CASE WHEN l.exhausted THEN NULL ELSE t.attached_node END, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id
-    RETURNING t.id, l.generation AS old_generation, t.generation, t.attached_node),
-logged AS (
-    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
-    SELECT id, old_generation, generation, attached_node, 'advance_all', session_user FROM bumped)
-SELECT count(*) FROM bumped
-)SQL",
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" +
+                                                     kMax + R"SQL(
+    RETURNING t.id, l.generation, t.generation AS new_generation, l.attached_node, l.exhausted),
+stuck AS (
+    UPDATE gencontrol.tenant_shards t
+       SET attached_node = NULL, updated_at = now()
+      FROM locked l
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = )SQL" +
+                                                     kMax + R"SQL( AND l.attached_node IS NOT NULL
+    RETURNING t.id, l.generation, l.generation AS new_generation, l.attached_node, true AS exhausted))SQL",
+                                                 R"SQL(
+    SELECT id AS tenant, generation AS old_generation, new_generation, attached_node AS node,
+           CASE WHEN exhausted THEN 'exhausted' ELSE 'advance_all' END AS operation, exhausted
+      FROM raised
+    UNION ALL
+    SELECT id, generation, new_generation, attached_node, 'exhausted', exhausted FROM stuck)SQL",
+                                                 R"SQL(
+SELECT 0 AS part, NULL::gencontrol.tenant_shard_id, NULL::bigint, count(*) FROM changes
+UNION ALL
+SELECT 1, tenant, node, NULL FROM changes WHERE exhausted
+ORDER BY 1, 2)SQL"),
                        "i");
 
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_advance_all) {
-    return pg::entry([&] {
-        gencontrol::require_primary("gen_advance_all");
-        if (PG_ARGISNULL(0))
-            pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, "gen_advance_all: margin must not be NULL");
-        std::int32_t margin = PG_GETARG_INT32(0);
-        if (margin <= 0)
-            pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                      "gen_advance_all: margin must be positive, got " + std::to_string(margin));
-        spi::connect();
-        highest.run(nullptr, nullptr, false);
-        auto top = spi::int32_value(0, 1);
-        if (top && std::int64_t{*top} + margin > gencontrol::kMaxGeneration)
-            pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                      "gen_advance_all: margin " + std::to_string(margin) + " would lift generation " +
-                          std::to_string(*top) + " above 2147483647",
-                      "Nothing was changed.", "Use a smaller margin.");
-        Datum args[] = {Int32GetDatum(margin)};
-        advance.run(args, nullptr, false);
-        std::int64_t changed = spi::int64_value(0, 1).value_or(0);
-        gencontrol::issue_durably();
-        spi::finish();
-        return Int64GetDatum(changed);
-    });
+    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
+    std::int32_t margin = PG_GETARG_INT32(0);
+    if (margin <= 0)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
+    spi::connect();
+    Datum args[] = {Int32GetDatum(margin)};
+    // Row 0 counts the shards changed; the rows after it are the exhausted ones.
+    std::uint64_t rows = advance.run(args, nullptr, false);
+    std::int64_t changed = spi::int64_value(0, 4).value_or(0);
+    for (std::uint64_t row = 1; row < rows; ++row) {
+        bool is_null;
+        std::string name = gencontrol::tenant_shard_id_text(spi::value(row, 2, &is_null));
+        auto node = spi::int64_value(row, 3);
+        std::string where = node ? " and was detached from node " + std::to_string(*node) : "";
+        pg::call([&] {
+            ereport(WARNING,
+                    (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
+                            "last generation (%s)%s",
+                            name.c_str(), kMax.c_str(), where.c_str()),
+                     errhint("Give the tenant shard a new id (for example a new shard count).")));
+        });
+    }
+    gencontrol::issue_durably();
+    spi::finish();
+    return Int64GetDatum(changed);
 }

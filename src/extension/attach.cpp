@@ -1,11 +1,14 @@
 // gen_attach and gen_detach: the single-shard writers. An attach locks the node (so that
 // node_delete cannot race it), then the shard row, and issues the next generation durably.
+#include <optional>
 #include <string>
 
 #include "durability.hpp"
 #include "generation.hpp"
+#include "generation_log.hpp"
 #include "guards.hpp"
 #include "node_lock.hpp"
+#include "prologue.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
 
@@ -14,49 +17,56 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
+// The column default of tenant_shards.stripe_size (Neon's default stripe, in pages), for an
+// attach that creates a shard without naming one.
+constexpr std::int32_t kDefaultStripeSize = 2048;
+
 // Read after lock_node_for_attach(): a node_delete that committed before is seen, and one
 // that starts later waits for this transaction.
 spi::Statement node_status("SELECT status FROM gencontrol.nodes WHERE node_id = $1", "b");
 
 spi::Statement lock_shard(
-    "SELECT generation, deleted_at IS NOT NULL, attached_node FROM gencontrol.tenant_shards "
+    "SELECT generation, deleted_at IS NOT NULL, attached_node, stripe_size FROM gencontrol.tenant_shards "
     "WHERE id OPERATOR(gencontrol.=) $1 FOR NO KEY UPDATE",
     "T");
 
-spi::Statement insert_shard(
-    "INSERT INTO gencontrol.tenant_shards (id, generation, attached_node) VALUES ($1, $2, $3) "
-    "ON CONFLICT (id) DO NOTHING",
-    "Tib");
-
-// The update and its log entry in one statement: one executor start instead of two.
-spi::Statement update_shard(R"SQL(
-WITH updated AS (
-    UPDATE gencontrol.tenant_shards SET generation = $2, attached_node = $3, deleted_at = NULL, updated_at = now()
-     WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id)
-INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
-SELECT id, $4, $2, $3, 'attach', session_user FROM updated
-)SQL",
+// Returns one row when it created the shard, none when a concurrent attach created it first.
+spi::Statement insert_shard(gencontrol::logged_change("", R"SQL(
+    INSERT INTO gencontrol.tenant_shards (id, generation, attached_node, stripe_size) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id AS tenant, NULL::integer AS old_generation, generation AS new_generation,
+              attached_node AS node, 'attach'::text AS operation)SQL",
+                                                      "SELECT 1 FROM changes"),
                             "Tibi");
 
-spi::Statement detach_shard(
-    "UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now() "
-    "WHERE id OPERATOR(gencontrol.=) $1",
-    "T");
+// The update, its log entry and the removal of the node from the shard's secondary locations
+// (a node is never both) in one statement: one executor start instead of three. stripe_size is
+// only ever set here when a deleted shard comes back; for a live one it is NULL or unchanged.
+spi::Statement update_shard(gencontrol::logged_change(R"SQL(
+no_longer_secondary AS (
+    DELETE FROM gencontrol.secondary_locations
+     WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $3))SQL",
+                                                      R"SQL(
+    UPDATE gencontrol.tenant_shards
+       SET generation = $2, attached_node = $3, stripe_size = coalesce($5, stripe_size), deleted_at = NULL,
+           updated_at = now()
+     WHERE id OPERATOR(gencontrol.=) $1
+    RETURNING id AS tenant, $4::integer AS old_generation, generation AS new_generation,
+              attached_node AS node, 'attach'::text AS operation)SQL",
+                                                      "SELECT 1 FROM changes"),
+                            "Tibii");
 
-spi::Statement log_change(
-    "INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role) "
-    "VALUES ($1, $2, $3, $4, $5, session_user)",
-    "Tiibt");
+spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
+    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
+     WHERE id OPERATOR(gencontrol.=) $1
+    RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
+              $2::bigint AS node, 'detach'::text AS operation)SQL",
+                                                      "SELECT 1 FROM changes"),
+                            "Tb");
 
-void log_generation(Datum tenant, std::optional<std::int32_t> old_generation,
-                    std::optional<std::int32_t> new_generation, std::optional<std::int64_t> node,
-                    const char* operation) {
-    Datum op = pg::call([&] { return CStringGetTextDatum(operation); });
-    Datum values[] = {tenant, Int32GetDatum(old_generation.value_or(0)),
-                      Int32GetDatum(new_generation.value_or(0)), Int64GetDatum(node.value_or(0)), op};
-    char nulls[] = {' ', old_generation ? ' ' : 'n', new_generation ? ' ' : 'n', node ? ' ' : 'n', ' ', '\0'};
-    log_change.run(values, nulls, false);
+std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
+    if (PG_ARGISNULL(argument)) return std::nullopt;
+    return PG_GETARG_INT32(argument);
 }
 
 void require_attachable_node(std::int64_t node) {
@@ -73,7 +83,8 @@ void require_attachable_node(std::int64_t node) {
                   "node " + std::to_string(node) + " was deleted; nothing can be attached to it");
 }
 
-std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation) {
+std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
+                    std::optional<std::int32_t> stripe_size) {
     require_attachable_node(node);
     // Two tries: a concurrent first attach of the same new shard makes our insert a no-op,
     // and the second lock then finds its row.
@@ -81,25 +92,36 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
         Datum key[] = {tenant};
         std::optional<std::int32_t> old_generation;
         bool exists = lock_shard.run(key, nullptr, false) > 0;
-        if (exists) old_generation = spi::int32_value(0, 1);
+        if (exists) {
+            old_generation = spi::int32_value(0, 1);
+            bool live = !spi::bool_value(0, 2);
+            std::int32_t stored_stripe = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
+            if (live && stripe_size && *stripe_size != stored_stripe)
+                pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                          "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                              " has stripe size " + std::to_string(stored_stripe) + ", not " +
+                              std::to_string(*stripe_size),
+                          "The stripe size is set when the shard is created and never changes.",
+                          "Pass NULL (or the stored value) as stripe_size.");
+        }
 
         auto next = gencontrol::next_generation(old_generation, min_generation);
         if (!next)
             pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                       "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                          " has used up its generations (2147483647)",
+                          " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
                       "Generations never wrap: a wrapped generation would be lower than one already issued.",
                       "Give the tenant shard a new id (for example a new shard count).");
 
         if (exists) {
             Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
-                           Int32GetDatum(old_generation.value_or(0))};
-            char nulls[] = {' ', ' ', ' ', old_generation ? ' ' : 'n', '\0'};
+                           Int32GetDatum(old_generation.value_or(0)), Int32GetDatum(stripe_size.value_or(0))};
+            char nulls[] = {' ', ' ', ' ', old_generation ? ' ' : 'n', stripe_size ? ' ' : 'n', '\0'};
             update_shard.run(row, nulls, false);
         } else {
-            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node)};
+            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
+                           Int32GetDatum(stripe_size.value_or(kDefaultStripeSize))};
             if (insert_shard.run(row, nullptr, false) == 0) continue;
-            log_generation(tenant, std::nullopt, *next, node, "attach");
         }
         gencontrol::issue_durably();
         return *next;
@@ -113,43 +135,36 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_attach) {
-    return pg::entry([&] {
-        gencontrol::require_primary("gen_attach");
-        if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-            pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, "gen_attach: tenant and node must not be NULL");
-        std::optional<std::int32_t> min_generation;
-        if (!PG_ARGISNULL(2)) {
-            min_generation = PG_GETARG_INT32(2);
-            if (!gencontrol::is_valid_generation(*min_generation))
-                pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                          "gen_attach: min_generation must be between 1 and 2147483647, got " +
-                              std::to_string(*min_generation));
-        }
-        spi::connect();
-        std::int32_t generation = attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation);
-        spi::finish();
-        return Int32GetDatum(generation);
-    });
+    gencontrol::begin_call(fcinfo, "gen_attach", {0, 1}, "tenant and node");
+    auto min_generation = optional_int32(fcinfo, 2);
+    if (min_generation && !gencontrol::is_valid_generation(*min_generation))
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE, "gen_attach: min_generation must be between 1 and " +
+                                                       std::to_string(gencontrol::kMaxGeneration) + ", got " +
+                                                       std::to_string(*min_generation));
+    // Called through the 1.0 SQL signature (three arguments) there is no fourth argument.
+    auto stripe_size = PG_NARGS() > 3 ? optional_int32(fcinfo, 3) : std::nullopt;
+    if (stripe_size && *stripe_size <= 0)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_attach: stripe_size must be positive, got " + std::to_string(*stripe_size));
+    spi::connect();
+    std::int32_t generation = attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation, stripe_size);
+    spi::finish();
+    return Int32GetDatum(generation);
 }
 
 GENCONTROL_FUNCTION(gen_detach) {
-    return pg::entry([&] {
-        gencontrol::require_primary("gen_detach");
-        if (PG_ARGISNULL(0)) pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, "gen_detach: tenant must not be NULL");
-        Datum tenant = PG_GETARG_DATUM(0);
-        spi::connect();
-        Datum key[] = {tenant};
-        // Detaching an unknown, deleted or detached shard is already done: callers retry.
-        if (lock_shard.run(key, nullptr, false) > 0 && !spi::bool_value(0, 2)) {
-            auto generation = spi::int32_value(0, 1);
-            auto node = spi::int64_value(0, 3);
-            if (node) {
-                detach_shard.run(key, nullptr, false);
-                log_generation(tenant, generation, generation, node, "detach");
-                gencontrol::issue_durably();
-            }
+    gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
+    Datum tenant = PG_GETARG_DATUM(0);
+    spi::connect();
+    Datum key[] = {tenant};
+    // Detaching an unknown, deleted or detached shard is already done: callers retry.
+    if (lock_shard.run(key, nullptr, false) > 0 && !spi::bool_value(0, 2)) {
+        if (auto node = spi::int64_value(0, 3)) {
+            Datum args[] = {tenant, Int64GetDatum(*node)};
+            detach_shard.run(args, nullptr, false);
+            gencontrol::issue_durably();
         }
-        spi::finish();
-        PG_RETURN_VOID();
-    });
+    }
+    spi::finish();
+    return Datum(0);
 }

@@ -1,4 +1,4 @@
-// Durable commits for transactions that changed a generation, and the standby refusal.
+// Durable commits for transactions that changed gencontrol's state, and the standby refusal.
 // The commit mode is raised in a pre-commit callback, not inside the SQL function: a
 // function's SET clause reverts any GUC changed inside it when it returns.
 #include "durability.hpp"
@@ -97,10 +97,14 @@ void register_durability_callback() {
 }  // namespace gencontrol
 
 GENCONTROL_FUNCTION(require_primary) {
-    text* operation = PG_GETARG_TEXT_PP(0);
-    return gencontrol::pg::entry([&] {
-        std::string name(VARDATA_ANY(operation), VARSIZE_ANY_EXHDR(operation));
-        gencontrol::require_primary(name.c_str());
-        return Datum(0);
-    });
+    std::string name = gencontrol::pg::call([&] { return text_to_cstring(PG_GETARG_TEXT_PP(0)); });
+    gencontrol::require_primary(name.c_str());
+    return Datum(0);
+}
+
+// For the PL/pgSQL writers (node and tenant lifecycle, imports, split): their changes must
+// survive a crash once acknowledged, like a generation (invariant 2).
+GENCONTROL_FUNCTION(commit_durably) {
+    gencontrol::issue_durably();
+    return Datum(0);
 }

@@ -35,20 +35,16 @@ void check_update(TriggerData* trigger) {
 }  // namespace
 
 GENCONTROL_FUNCTION(tenant_shards_guard) {
-    return pg::entry([&] {
-        if (!CALLED_AS_TRIGGER(fcinfo))
-            pg::raise(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
-                      "tenant_shards_guard: must be called as a trigger");
-        auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
-        if (TRIGGER_FIRED_BY_DELETE(trigger->tg_event) || TRIGGER_FIRED_BY_TRUNCATE(trigger->tg_event))
-            pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                      "rows of gencontrol.tenant_shards are never removed",
-                      "A removed row would let its generations be handed out again.",
-                      "Use gencontrol.tenant_delete(): it keeps the generation as a tombstone.");
-        if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)) {
-            check_update(trigger);
-            return PointerGetDatum(trigger->tg_newtuple);
-        }
-        return PointerGetDatum(trigger->tg_trigtuple);
-    });
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        pg::raise(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED,
+                  "tenant_shards_guard: must be called as a trigger");
+    auto* trigger = reinterpret_cast<TriggerData*>(fcinfo->context);
+    if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)) {
+        check_update(trigger);
+        return PointerGetDatum(trigger->tg_newtuple);
+    }
+    // The guard is attached to UPDATE, DELETE and TRUNCATE only: this is a DELETE or TRUNCATE.
+    pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "rows of gencontrol.tenant_shards are never removed",
+              "A removed row would let its generations be handed out again.",
+              "Use gencontrol.tenant_delete(): it keeps the generation as a tombstone.");
 }

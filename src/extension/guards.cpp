@@ -1,5 +1,6 @@
 // The error bridge's out-of-line half: capturing C++ errors as plain data, raising them.
-// Messages are copied into static buffers so capturing never allocates inside a catch block.
+// Messages are copied into static buffers so capturing never allocates inside a catch block;
+// a message too long for its buffer is cut at a character boundary, never inside a character.
 #include "guards.hpp"
 
 #include <cstring>
@@ -13,8 +14,12 @@ char detail_buffer[2048];
 char hint_buffer[1024];
 
 void copy_text(char* out, std::size_t size, const char* text) noexcept {
-    std::strncpy(out, text, size - 1);
-    out[size - 1] = '\0';
+    auto length = static_cast<int>(std::strlen(text));
+    // pg_mbcliplen only measures characters of the server encoding; it never raises.
+    int kept =
+        length < static_cast<int>(size) ? length : pg_mbcliplen(text, length, static_cast<int>(size) - 1);
+    std::memcpy(out, text, kept);
+    out[kept] = '\0';
 }
 
 }  // namespace
@@ -34,8 +39,9 @@ void capture(Failure& failure, const SqlError& error) noexcept {
 
 void capture_unexpected(Failure& failure, const char* what) noexcept {
     failure.sqlstate = ERRCODE_INTERNAL_ERROR;
-    copy_text(message_buffer, sizeof message_buffer, "gencontrol: unexpected C++ error: ");
-    std::strncat(message_buffer, what, sizeof message_buffer - std::strlen(message_buffer) - 1);
+    constexpr char prefix[] = "gencontrol: unexpected C++ error: ";
+    std::memcpy(message_buffer, prefix, sizeof prefix);
+    copy_text(message_buffer + sizeof prefix - 1, sizeof message_buffer - (sizeof prefix - 1), what);
     detail_buffer[0] = '\0';
     hint_buffer[0] = '\0';
 }

@@ -1,6 +1,6 @@
 // The bridge between C++ exceptions and PostgreSQL's ereport/longjmp error model.
-// Every SQL entry point runs its body through entry(); every call into PostgreSQL that may
-// raise an error from C++ code that owns resources goes through call().
+// Every SQL entry point is declared with GENCONTROL_FUNCTION, whose body runs through entry();
+// every call into PostgreSQL that may raise an error from C++ code goes through call().
 #pragma once
 
 #include "pg.hpp"
@@ -101,3 +101,22 @@ Datum entry(F&& body) {
 }
 
 }  // namespace gencontrol::pg
+
+// Declares an SQL-callable function with C linkage and its version-1 info record, without the
+// guard: only for the type's scalar functions, which run no C++ that can throw.
+#define GENCONTROL_UNGUARDED_FUNCTION(name)   \
+    extern "C" {                              \
+    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
+    PG_FUNCTION_INFO_V1(name);                \
+    }                                         \
+    Datum name(PG_FUNCTION_ARGS)
+
+// Declares an SQL-callable function whose body runs inside gencontrol::pg::entry(): a C++
+// exception becomes a PostgreSQL error only after every C++ frame of the body has unwound.
+// The body reads its arguments through `fcinfo` as usual (PG_GETARG_*).
+#define GENCONTROL_FUNCTION(name)                                                 \
+    static Datum name##_body(FunctionCallInfo fcinfo);                            \
+    GENCONTROL_UNGUARDED_FUNCTION(name) {                                         \
+        return ::gencontrol::pg::entry([fcinfo] { return name##_body(fcinfo); }); \
+    }                                                                             \
+    static Datum name##_body(FunctionCallInfo fcinfo)

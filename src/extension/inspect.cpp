@@ -16,19 +16,17 @@ spi::Statement attachment(
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_inspect) {
-    return pg::entry([&] {
-        pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        Datum key[] = {PG_GETARG_DATUM(0)};
-        spi::connect();
-        if (attachment.run(key, nullptr, true) > 0) {
-            pg::call([&] {
-                bool nulls[2];
-                Datum values[2] = {spi::value(0, 1, &nulls[0]), spi::value(0, 2, &nulls[1])};
-                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-            });
-        }
-        spi::finish();
-        return Datum(0);
-    });
+    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    Datum key[] = {PG_GETARG_DATUM(0)};
+    spi::connect();
+    if (attachment.run(key, nullptr, true) > 0) {
+        pg::call([&] {
+            bool nulls[2];
+            Datum values[2] = {spi::value(0, 1, &nulls[0]), spi::value(0, 2, &nulls[1])};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        });
+    }
+    spi::finish();
+    return Datum(0);
 }

@@ -1,5 +1,7 @@
-// Node locks: advisory-class heavyweight locks in a key space of gencontrol's own, so they
-// show up in pg_locks (locktype advisory, classid 1734569588) and never meet a user's lock.
+// Node locks: object-class heavyweight locks whose class is the OID of gencontrol.nodes. No
+// SQL function lets a session take such a lock (pg_advisory_lock takes advisory tags only, and
+// PostgreSQL locks objects under catalog OIDs), so nobody outside gencontrol can hold or wait
+// on one (invariant 8). pg_locks shows them as locktype 'object', classid = 'gencontrol.nodes'.
 #include "node_lock.hpp"
 
 #include "guards.hpp"
@@ -7,15 +9,25 @@
 namespace gencontrol {
 namespace {
 
-constexpr std::uint32_t kNodeLockSpace = 0x67636e74;  // "gcnt"
-constexpr std::uint16_t kTwoInt4Keys = 2;             // as pg_advisory_xact_lock(int4, int4)
+Oid nodes_table = InvalidOid;  // looked up once per backend, forgotten on invalidation
 
+void forget_nodes_table(Datum, Oid relid) {
+    if (!OidIsValid(relid) || relid == nodes_table) nodes_table = InvalidOid;
+}
+
+// A node id is 64 bits; the tag has 32 bits of object id and 16 of sub-id. Ids that share a
+// tag merely serialize their attaches against each other's node_delete.
 void lock_node(std::int64_t node, LOCKMODE mode) {
-    auto key = static_cast<std::uint32_t>(static_cast<std::uint64_t>(node) ^
-                                          (static_cast<std::uint64_t>(node) >> 32));
+    auto id = static_cast<std::uint64_t>(node);
+    auto object = static_cast<std::uint32_t>(id);
+    auto sub_object = static_cast<std::uint16_t>((id >> 32) ^ (id >> 48));
     pg::call([&] {
+        if (!OidIsValid(nodes_table)) {
+            nodes_table = get_relname_relid("nodes", get_namespace_oid("gencontrol", false));
+            if (!OidIsValid(nodes_table)) elog(ERROR, "gencontrol: table gencontrol.nodes is missing");
+        }
         LOCKTAG tag;
-        SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kNodeLockSpace, key, kTwoInt4Keys);
+        SET_LOCKTAG_OBJECT(tag, MyDatabaseId, nodes_table, object, sub_object);
         (void)LockAcquire(&tag, mode, false, false);
     });
 }
@@ -29,12 +41,13 @@ void lock_node_for_delete(std::int64_t node) {
     lock_node(node, ExclusiveLock);
 }
 
+void register_node_lock_invalidation() {
+    CacheRegisterRelcacheCallback(forget_nodes_table, Datum(0));
+}
+
 }  // namespace gencontrol
 
 GENCONTROL_FUNCTION(node_lock_for_delete) {
-    std::int64_t node = PG_GETARG_INT64(0);
-    return gencontrol::pg::entry([&] {
-        gencontrol::lock_node_for_delete(node);
-        return Datum(0);
-    });
+    gencontrol::lock_node_for_delete(PG_GETARG_INT64(0));
+    return Datum(0);
 }

@@ -12,4 +12,8 @@ namespace gencontrol {
 void lock_node_for_attach(std::int64_t node);
 void lock_node_for_delete(std::int64_t node);
 
+// Registers the relcache callback that forgets the cached OID of gencontrol.nodes; called
+// once from _PG_init.
+void register_node_lock_invalidation();
+
 }  // namespace gencontrol

@@ -21,15 +21,15 @@ extern "C" {
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "replication/syncrep.h"
-#include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "tcop/tcopprot.h"
-#include "nodes/bitmapset.h"
 #include "executor/tuptable.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -45,11 +45,3 @@ extern "C" {
 #include "utils/syscache.h"
 #include "utils/tuplestore.h"
 }
-
-// Declares an SQL-callable function with C linkage and its version-1 info record.
-#define GENCONTROL_FUNCTION(name)             \
-    extern "C" {                              \
-    PGDLLEXPORT Datum name(PG_FUNCTION_ARGS); \
-    PG_FUNCTION_INFO_V1(name);                \
-    }                                         \
-    Datum name(PG_FUNCTION_ARGS)

@@ -7,7 +7,10 @@
 #include <vector>
 
 #include "durability.hpp"
+#include "generation.hpp"
+#include "generation_log.hpp"
 #include "guards.hpp"
+#include "prologue.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
 
@@ -16,49 +19,74 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
-spi::Statement lock_node("SELECT status FROM gencontrol.nodes WHERE node_id = $1 FOR NO KEY UPDATE", "b");
+const std::string kMax = std::to_string(gencontrol::kMaxGeneration);
+
+// The node's row, locked against node_delete, node_set_status and a concurrent re-attach.
+// owner_role (1.1) is read through to_jsonb so that a database still at 1.0, whose nodes
+// table has no such column, keeps working with this library until ALTER EXTENSION UPDATE.
+spi::Statement lock_node_row(
+    "SELECT status, to_jsonb(n) ->> 'owner_role' FROM gencontrol.nodes n WHERE node_id = $1 FOR NO KEY "
+    "UPDATE",
+    "b");
 
 spi::Statement activate_node(
     "UPDATE gencontrol.nodes SET status = 'active', updated_at = now() WHERE node_id = $1", "b");
 
 // Locks all of the node's shards in key order, bumps those that can grow, logs every bump,
 // and also returns the shards that cannot grow (exhausted = true) so they can be detached.
-spi::Statement bump_attached(R"SQL(
-WITH locked AS MATERIALIZED (
+spi::Statement bump_attached(gencontrol::logged_change(R"SQL(
+locked AS MATERIALIZED (
     SELECT id, generation FROM gencontrol.tenant_shards
      WHERE attached_node = $1 AND generation IS NOT NULL
-     ORDER BY id FOR NO KEY UPDATE),
-bumped AS (
+     ORDER BY id FOR NO KEY UPDATE))SQL",
+                                                       R"SQL(
     UPDATE gencontrol.tenant_shards t
        SET generation = l.generation + 1, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < 2147483647
-    RETURNING t.id, l.generation AS old_generation, t.generation, t.stripe_size),
-logged AS (
-    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
-    SELECT id, old_generation, generation, $1, 're_attach', session_user FROM bumped)
-SELECT id, generation, stripe_size, false AS exhausted FROM bumped
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < )SQL" +
+                                                           kMax + R"SQL(
+    RETURNING t.id AS tenant, l.generation AS old_generation, t.generation AS new_generation,
+              $1 AS node, 're_attach'::text AS operation, t.stripe_size)SQL",
+                                                       R"SQL(
+SELECT tenant, new_generation, stripe_size, false AS exhausted FROM changes
 UNION ALL
-SELECT id, generation, NULL, true FROM locked WHERE generation = 2147483647
-ORDER BY 1
-)SQL",
+SELECT id, generation, NULL, true FROM locked WHERE generation = )SQL" +
+                                                           kMax + R"SQL(
+ORDER BY 1)SQL"),
                              "b");
 
 // The fast path: one UPDATE walks the node's (attached_node, id) index, so rows are locked in
-// primary-key order, bumped, logged and returned in a single pass. A shard at 2147483647 makes
-// generation + 1 overflow (22003): the caller then rolls this back and takes bump_attached.
-spi::Statement bump_in_one_pass(R"SQL(
-WITH bumped AS (
+// primary-key order, bumped, logged and returned in a single pass. A shard at the last
+// generation makes generation + 1 overflow (22003): the caller then rolls this back and takes
+// bump_attached.
+spi::Statement bump_in_one_pass(
+    gencontrol::logged_change("", R"SQL(
     UPDATE gencontrol.tenant_shards
        SET generation = generation + 1, updated_at = now()
      WHERE attached_node = $1 AND generation IS NOT NULL
-    RETURNING id, generation, stripe_size),
-logged AS (
-    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
-    SELECT id, generation - 1, generation, $1, 're_attach', session_user FROM bumped)
-SELECT id, generation, stripe_size, false AS exhausted FROM bumped
+    RETURNING id AS tenant, generation - 1 AS old_generation, generation AS new_generation,
+              $1 AS node, 're_attach'::text AS operation, stripe_size)SQL",
+                              "SELECT tenant, new_generation, stripe_size, false FROM changes"),
+    "b");
+
+spi::Statement detach_exhausted(gencontrol::logged_change("", R"SQL(
+    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
+     WHERE id OPERATOR(gencontrol.=) $1
+    RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
+              $2 AS node, 'exhausted'::text AS operation)SQL",
+                                                          "SELECT 1 FROM changes"),
+                                "Tb");
+
+// A node is never both attached and a secondary location of a shard; the second condition
+// keeps a row that 1.0 allowed (finding 2 of issue 9) from being listed twice.
+spi::Statement secondaries(R"SQL(
+SELECT s.tenant, t.stripe_size
+  FROM gencontrol.secondary_locations s
+  JOIN gencontrol.tenant_shards t ON t.id OPERATOR(gencontrol.=) s.tenant
+ WHERE s.node = $1 AND t.deleted_at IS NULL AND t.attached_node IS DISTINCT FROM $1
+ ORDER BY s.tenant
 )SQL",
-                                "b");
+                           "b");
 
 // Runs bump_in_one_pass in a subtransaction with the planner held to index scans (which
 // return the node's shards in key order). Returns the row count, or nullopt when a shard's
@@ -85,8 +113,10 @@ std::optional<std::uint64_t> bump_fast(Datum* node_arg) {
     } catch (const pg::PgError& error) {
         pg::call([] { RollbackAndReleaseCurrentSubTransaction(); });
         restore();
-        if (error.data->sqlerrcode == ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE) return std::nullopt;
-        throw;
+        if (error.data->sqlerrcode != ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE) throw;
+        // Handled here, so nobody else will free it.
+        FreeErrorData(error.data);
+        return std::nullopt;
     }
     pg::call([&] {
         AtEOXact_GUC(true, guc_level);
@@ -96,99 +126,101 @@ std::optional<std::uint64_t> bump_fast(Datum* node_arg) {
     return rows;
 }
 
-spi::Statement detach_exhausted(R"SQL(
-WITH detached AS (
-    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
-     WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id, generation)
-INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
-SELECT id, generation, generation, $2, 'exhausted', session_user FROM detached
-)SQL",
-                                "Tb");
+// A node bound with node_bind_role re-attaches only as that role (or a member of it), or as a
+// controller: another pageserver role must not invalidate its generations.
+void require_node_owner(std::int64_t node, const std::string& owner_role) {
+    bool allowed = pg::call([&] {
+        Oid session = GetSessionUserId();
+        Oid owner = get_role_oid(owner_role.c_str(), true);
+        Oid controller = get_role_oid("gencontrol_controller", true);
+        return (OidIsValid(owner) && is_member_of_role(session, owner)) ||
+               (OidIsValid(controller) && is_member_of_role(session, controller));
+    });
+    if (!allowed)
+        pg::raise(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                  "gen_re_attach: node " + std::to_string(node) + " is bound to role \"" + owner_role +
+                      "\"; only that role or a controller may re-attach it",
+                  "", "A controller changes the binding with gencontrol.node_bind_role().");
+}
 
-spi::Statement secondaries(R"SQL(
-SELECT s.tenant, t.stripe_size
-  FROM gencontrol.secondary_locations s
-  JOIN gencontrol.tenant_shards t ON t.id OPERATOR(gencontrol.=) s.tenant
- WHERE s.node = $1 AND t.deleted_at IS NULL
- ORDER BY s.tenant
-)SQL",
-                           "b");
+// Locks the node's row and checks that it may re-attach now; returns whether it was active.
+bool lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
+    if (lock_node_row.run(node_arg, nullptr, false) == 0)
+        pg::raise(
+            ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
+            "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
+    bool owner_null;
+    Datum owner = spi::value(0, 2, &owner_null);
+    if (!owner_null)
+        require_node_owner(node, pg::call([&] { return std::string(TextDatumGetCString(owner)); }));
+    bool is_null;
+    std::string status =
+        pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
+    if (status == "deleted")
+        pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                  "node " + std::to_string(node) + " was deleted and cannot re-attach");
+    return status == "active";
+}
 
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_re_attach) {
-    return pg::entry([&] {
-        gencontrol::require_primary("gen_re_attach");
-        if (PG_ARGISNULL(0))
-            pg::raise(ERRCODE_NULL_VALUE_NOT_ALLOWED, "gen_re_attach: node must not be NULL");
-        std::int64_t node = PG_GETARG_INT64(0);
-        pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        Datum attached_single = pg::call([] { return CStringGetTextDatum("AttachedSingle"); });
-        Datum secondary = pg::call([] { return CStringGetTextDatum("Secondary"); });
+    gencontrol::begin_call(fcinfo, "gen_re_attach", {0}, "node");
+    std::int64_t node = PG_GETARG_INT64(0);
+    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    Datum attached_single = pg::call([] { return CStringGetTextDatum("AttachedSingle"); });
+    Datum secondary = pg::call([] { return CStringGetTextDatum("Secondary"); });
 
-        spi::connect();
-        Datum node_arg[] = {Int64GetDatum(node)};
-        if (lock_node.run(node_arg, nullptr, false) == 0)
-            pg::raise(
-                ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
-                "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
-        bool is_null;
-        std::string status = pg::call([&] { return TextDatumGetCString(spi::value(0, 1, &is_null)); });
-        if (status == "deleted")
-            pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                      "node " + std::to_string(node) + " was deleted and cannot re-attach");
-        if (status != "active") activate_node.run(node_arg, nullptr, false);
+    spi::connect();
+    Datum node_arg[] = {Int64GetDatum(node)};
+    if (!lock_node_for_re_attach(node, node_arg)) activate_node.run(node_arg, nullptr, false);
 
-        auto fast = bump_fast(node_arg);
-        std::uint64_t rows = fast ? *fast : bump_attached.run(node_arg, nullptr, false);
-        std::vector<Datum> exhausted;
-        pg::call([&] {
-            for (std::uint64_t row = 0; row < rows; ++row) {
-                bool nulls[4] = {false, false, false, false};
-                Datum values[4];
-                values[0] = spi::value(row, 1, &nulls[0]);
-                values[1] = spi::value(row, 2, &nulls[1]);
-                values[3] = spi::value(row, 3, &nulls[3]);
-                bool is_exhausted = DatumGetBool(spi::value(row, 4, &nulls[2]));
-                if (is_exhausted) continue;
-                values[2] = attached_single;
-                nulls[2] = false;
-                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-            }
-        });
+    auto fast = bump_fast(node_arg);
+    std::uint64_t rows = fast ? *fast : bump_attached.run(node_arg, nullptr, false);
+    std::vector<Datum> exhausted;
+    pg::call([&] {
         for (std::uint64_t row = 0; row < rows; ++row) {
-            if (spi::bool_value(row, 4))
-                exhausted.push_back(pg::call([&] {
-                    bool n;
-                    return datumCopy(spi::value(row, 1, &n), false, 18);
-                }));
+            bool nulls[4] = {false, false, false, false};
+            Datum values[4];
+            values[0] = spi::value(row, 1, &nulls[0]);
+            values[1] = spi::value(row, 2, &nulls[1]);
+            values[3] = spi::value(row, 3, &nulls[3]);
+            bool is_exhausted = DatumGetBool(spi::value(row, 4, &nulls[2]));
+            if (is_exhausted) continue;
+            values[2] = attached_single;
+            nulls[2] = false;
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
-        for (Datum tenant : exhausted) {
-            std::string name = gencontrol::tenant_shard_id_text(tenant);
-            pg::call([&] {
-                ereport(WARNING,
-                        (errmsg("gencontrol: tenant shard %s has used up its generations and was "
-                                "detached from node %lld",
-                                name.c_str(), (long long)node),
-                         errhint("Give the tenant shard a new id (for example a new shard count).")));
-            });
-            Datum args[] = {tenant, Int64GetDatum(node)};
-            detach_exhausted.run(args, nullptr, false);
-        }
-        gencontrol::issue_durably();
-
-        rows = secondaries.run(node_arg, nullptr, false);
-        pg::call([&] {
-            for (std::uint64_t row = 0; row < rows; ++row) {
-                bool nulls[4] = {false, true, false, false};
-                Datum values[4] = {spi::value(row, 1, &nulls[0]), 0, secondary,
-                                   spi::value(row, 2, &nulls[3])};
-                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-            }
-        });
-        spi::finish();
-        return Datum(0);
     });
+    for (std::uint64_t row = 0; row < rows; ++row) {
+        if (spi::bool_value(row, 4))
+            exhausted.push_back(pg::call([&] {
+                bool n;
+                return datumCopy(spi::value(row, 1, &n), false, gencontrol::TenantShardId::kSize);
+            }));
+    }
+    for (Datum tenant : exhausted) {
+        std::string name = gencontrol::tenant_shard_id_text(tenant);
+        pg::call([&] {
+            ereport(WARNING, (errmsg("gencontrol: tenant shard %s has used up its generations and was "
+                                     "detached from node %lld",
+                                     name.c_str(), (long long)node),
+                              errhint("Give the tenant shard a new id (for example a new shard count).")));
+        });
+        Datum args[] = {tenant, Int64GetDatum(node)};
+        detach_exhausted.run(args, nullptr, false);
+    }
+    gencontrol::issue_durably();
+
+    rows = secondaries.run(node_arg, nullptr, false);
+    pg::call([&] {
+        for (std::uint64_t row = 0; row < rows; ++row) {
+            bool nulls[4] = {false, true, false, false};
+            Datum values[4] = {spi::value(row, 1, &nulls[0]), 0, secondary, spi::value(row, 2, &nulls[3])};
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        }
+    });
+    spi::finish();
+    return Datum(0);
 }

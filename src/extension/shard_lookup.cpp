@@ -66,6 +66,8 @@ void ShardLookup::open(Snapshot snapshot) {
 
 ShardState ShardLookup::find(Datum tenant) {
     return pg::call([&] {
+        // Every probe of a long batch is a point where it can be cancelled (finding 6, issue 9).
+        CHECK_FOR_INTERRUPTS();
         ScanKeyData key;
         ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);

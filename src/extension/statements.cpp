@@ -3,6 +3,9 @@
 // The type's OID is looked up again only after PostgreSQL signals a change to pg_type.
 #include "statements.hpp"
 
+#include <cstring>
+#include <vector>
+
 #include "guards.hpp"
 
 namespace gencontrol::spi {
@@ -25,14 +28,13 @@ Oid lookup_type() {
 Oid oid_for(char letter, Oid tenant_type) {
     switch (letter) {
         case 'T': return tenant_type;
-        case 'A': return get_array_type(tenant_type);
+        case 'A': return pg::call([&] { return get_array_type(tenant_type); });
         case 'i': return INT4OID;
         case 'I': return INT4ARRAYOID;
         case 'b': return INT8OID;
         case 't': return TEXTOID;
     }
-    elog(ERROR, "gencontrol: unknown parameter letter '%c'", letter);
-    return InvalidOid;
+    pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: unknown parameter letter '") + letter + "'");
 }
 
 }  // namespace
@@ -55,17 +57,17 @@ void register_type_invalidation() {
 SPIPlanPtr Statement::plan() {
     Oid tenant_type = tenant_shard_id_type();
     if (plan_ && epoch_ == plan_epoch) return plan_;
+    // Sized by the statement itself: no fixed array whose bound only an Assert would check.
+    std::vector<Oid> types;
+    for (const char* letter = params_; *letter; ++letter) types.push_back(oid_for(*letter, tenant_type));
+    const char* sql = sql_.c_str();
     return pg::call([&] {
         if (plan_) SPI_freeplan(plan_);
         plan_ = nullptr;
-        int nargs = static_cast<int>(strlen(params_));
-        Oid types[16];
-        Assert(nargs <= 16);
-        for (int i = 0; i < nargs; ++i) types[i] = oid_for(params_[i], tenant_type);
-        SPIPlanPtr fresh = SPI_prepare(sql_, nargs, types);
+        SPIPlanPtr fresh = SPI_prepare(sql, static_cast<int>(types.size()), types.data());
         if (fresh == nullptr)
             elog(ERROR, "gencontrol: SPI_prepare failed (%s) for: %s", SPI_result_code_string(SPI_result),
-                 sql_);
+                 sql);
         SPI_keepplan(fresh);
         plan_ = fresh;
         epoch_ = plan_epoch;
@@ -75,12 +77,13 @@ SPIPlanPtr Statement::plan() {
 
 std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_only, Snapshot snapshot) {
     SPIPlanPtr p = plan();
+    const char* sql = sql_.c_str();
     return pg::call([&] {
         int rc = snapshot != InvalidSnapshot
                      ? SPI_execute_snapshot(p, const_cast<Datum*>(values), nulls, snapshot, InvalidSnapshot,
                                             read_only, false, 0)
                      : SPI_execute_plan(p, const_cast<Datum*>(values), nulls, read_only, 0);
-        if (rc < 0) elog(ERROR, "gencontrol: SPI failed (%s) for: %s", SPI_result_code_string(rc), sql_);
+        if (rc < 0) elog(ERROR, "gencontrol: SPI failed (%s) for: %s", SPI_result_code_string(rc), sql);
         return static_cast<std::uint64_t>(SPI_processed);
     });
 }

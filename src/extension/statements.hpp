@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace gencontrol::spi {
 
@@ -13,7 +14,7 @@ namespace gencontrol::spi {
 // b bigint, t text.
 class Statement {
 public:
-    constexpr Statement(const char* sql, const char* params) : sql_(sql), params_(params) {}
+    Statement(std::string sql, const char* params) : sql_(std::move(sql)), params_(params) {}
 
     // Runs the statement and returns SPI_processed; rows are read with value()/is_null().
     // A valid snapshot runs it against that snapshot instead of the current one.
@@ -23,7 +24,7 @@ public:
 private:
     SPIPlanPtr plan();
 
-    const char* sql_;
+    std::string sql_;
     const char* params_;
     SPIPlanPtr plan_ = nullptr;
     std::uint64_t epoch_ = 0;

@@ -3,12 +3,11 @@
 // probes the primary key directly; a batch is probed in key order for locality.
 #include <algorithm>
 #include <cstring>
-#include <numeric>
 #include <string>
 #include <vector>
 
-#include "durability.hpp"
 #include "guards.hpp"
+#include "prologue.hpp"
 #include "shard_lookup.hpp"
 #include "tenant_shard_id_type.hpp"
 
@@ -36,8 +35,8 @@ Pairs deconstruct(ArrayType* tenants, ArrayType* generations) {
         if (ARR_NDIM(tenants) > 1 || ARR_NDIM(generations) > 1)
             ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
                             errmsg("gen_validate: tenants and generations must be one-dimensional arrays")));
-        deconstruct_array(tenants, ARR_ELEMTYPE(tenants), 18, false, TYPALIGN_CHAR, &pairs.tenants,
-                          &pairs.tenant_nulls, &pairs.count);
+        deconstruct_array(tenants, ARR_ELEMTYPE(tenants), gencontrol::TenantShardId::kSize, false,
+                          TYPALIGN_CHAR, &pairs.tenants, &pairs.tenant_nulls, &pairs.count);
         deconstruct_array(generations, INT4OID, 4, true, TYPALIGN_INT, &pairs.generations,
                           &pairs.generation_nulls, &generation_count);
     });
@@ -83,40 +82,40 @@ std::vector<gencontrol::ShardState> probe_all(const Pairs& pairs) {
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_validate) {
-    return pg::entry([&] {
-        gencontrol::require_primary("gen_validate");
-        std::int32_t generation = PG_GETARG_INT32(1);
-        gencontrol::ShardLookup lookup;
-        lookup.open(fresh_snapshot());
-        gencontrol::ShardState state = lookup.find(PG_GETARG_DATUM(0));
-        lookup.close();
-        if (!state.known) {
-            fcinfo->isnull = true;
-            return Datum(0);
-        }
-        return BoolGetDatum(state.generation == generation);
-    });
+    gencontrol::begin_call(fcinfo, "gen_validate", {}, "");
+    std::int32_t generation = PG_GETARG_INT32(1);
+    gencontrol::ShardLookup lookup;
+    lookup.open(fresh_snapshot());
+    gencontrol::ShardState state = lookup.find(PG_GETARG_DATUM(0));
+    lookup.close();
+    if (!state.known) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    return BoolGetDatum(state.generation == generation);
 }
 
 GENCONTROL_FUNCTION(gen_validate_batch) {
-    return pg::entry([&] {
-        gencontrol::require_primary("gen_validate");
-        pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
-        auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
-        Pairs pairs = deconstruct(PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1));
-        if (pairs.count == 0) return Datum(0);
+    gencontrol::begin_call(fcinfo, "gen_validate", {}, "");
+    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
+    auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    ArrayType* tenants = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(0); });
+    ArrayType* generations = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+    Pairs pairs = deconstruct(tenants, generations);
+    if (pairs.count == 0) return Datum(0);
 
-        std::vector<gencontrol::ShardState> states = probe_all(pairs);
-        pg::call([&] {
-            for (int i = 0; i < pairs.count; ++i) {
-                if (pairs.tenant_nulls[i] || !states[i].known) continue;
-                Datum values[2] = {pairs.tenants[i], 0};
-                bool nulls[2] = {false, pairs.generation_nulls[i]};
-                if (!nulls[1])
-                    values[1] = BoolGetDatum(states[i].generation == DatumGetInt32(pairs.generations[i]));
-                tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-            }
-        });
-        return Datum(0);
+    std::vector<gencontrol::ShardState> states = probe_all(pairs);
+    pg::call([&] {
+        for (int i = 0; i < pairs.count; ++i) {
+            // A batch of millions honours cancellation and statement_timeout (finding 6 of issue 9).
+            CHECK_FOR_INTERRUPTS();
+            if (pairs.tenant_nulls[i] || !states[i].known) continue;
+            Datum values[2] = {pairs.tenants[i], 0};
+            bool nulls[2] = {false, pairs.generation_nulls[i]};
+            if (!nulls[1])
+                values[1] = BoolGetDatum(states[i].generation == DatumGetInt32(pairs.generations[i]));
+            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+        }
     });
+    return Datum(0);
 }

@@ -9,10 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "serving/log.hpp"
+
 namespace gencontrol::http {
 
-enum class LogFormat { plain, json };
-enum class LogLevel { debug, info, warn, error };
+using serving::LogFormat;
+using serving::LogLevel;
+namespace log = serving::log;
 
 struct Config {
     std::string listen_host = "127.0.0.1";

@@ -13,7 +13,7 @@
 
 #include "auth.hpp"
 #include "config.hpp"
-#include "log.hpp"
+#include "serving/log.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
 #include "server.hpp"

@@ -12,9 +12,10 @@
 
 #include <fmt/format.h>
 
-#include "log.hpp"
+#include "serving/log.hpp"
 
 namespace gencontrol::http {
+namespace log = serving::log;
 namespace {
 
 using Clock = std::chrono::steady_clock;

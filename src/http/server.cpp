@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "json.hpp"
-#include "log.hpp"
+#include "serving/log.hpp"
 
 namespace gencontrol::http {
 namespace {

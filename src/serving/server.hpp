@@ -2,6 +2,7 @@
 // client connection (no thread per connection), strict HTTP/1.1 framing, limits, TLS and access logs.
 #pragma once
 
+#include <any>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -25,6 +26,9 @@ struct Request {
     // already refused requests that repeat a framing header).
     std::function<std::optional<std::string_view>(std::string_view name)> header;
     std::chrono::steady_clock::time_point received;  // when the request's first byte arrived
+    // The program's own per-request state: `head` may store what it learnt (the verified token's
+    // claims) for `handle` to read, so nothing is checked twice.
+    std::any state;
 };
 
 struct Reply {
@@ -41,7 +45,7 @@ struct Limits {
     std::size_t max_body_bytes = 16 * 1024 * 1024;     // 413, before (Content-Length) or while reading
     std::size_t max_connections = 16384;               // past it, new connections wait in the backlog
     std::chrono::seconds header_timeout{10};           // a whole request head must arrive within it
-    std::chrono::seconds body_timeout{30};
+    std::chrono::seconds body_timeout{30};             // reading a whole body, and writing a reply
     std::chrono::seconds idle_timeout{120};            // keep-alive connection with no request
 };
 
@@ -56,7 +60,7 @@ struct TlsFiles {
 // worker thread with the whole body and may block (database calls). Exceptions from either
 // become a 500 and are logged.
 struct Handlers {
-    std::function<std::optional<Reply>(const Request&)> head;
+    std::function<std::optional<Reply>(Request&)> head;  // may be empty: every request goes on
     std::function<Reply(const Request&)> handle;
     // Called once per answered request (also for those the core refused itself: 400, 408, 413,
     // 431...) with the label-safe route, method and status, and the real latency.
@@ -85,6 +89,8 @@ public:
     void run();
     // Safe from any thread and from a signal-handling thread.
     void stop();
+    // Connections open now (for tests and logs).
+    std::size_t connections() const;
     // Loads the TLS files again; on failure keeps the old ones and returns the error sentence.
     // Open connections keep their session; new handshakes use the new certificate.
     std::string reload_tls();

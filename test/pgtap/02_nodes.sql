@@ -1,14 +1,17 @@
--- Nodes: register (idempotent upsert), status, delete, and every refusal.
+-- Nodes: register (idempotent for the same addresses), update, status, delete, and every refusal.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(28);
+SELECT plan(29);
 
 SELECT lives_ok($$SELECT node_register(101, 'ps101', 9898, 'ps101', 6400, 'az-a')$$, 'register a node');
 SELECT is((SELECT row(status, listen_http_addr, listen_http_port, listen_pg_addr, listen_pg_port, availability_zone)::text
              FROM nodes WHERE node_id = 101),
           '(active,ps101,9898,ps101,6400,az-a)', 'the node is stored, active');
 SELECT lives_ok($$SELECT node_register(101, 'ps101', 9898, 'ps101', 6400, 'az-a')$$, 'registering again is idempotent');
-SELECT lives_ok($$SELECT node_register(101, 'ps101b', 9899, 'ps101b', 6401)$$, 'register updates addresses');
+SELECT throws_ok($$SELECT node_register(101, 'ps101b', 9899, 'ps101b', 6401)$$, '23505',
+                 'node 101 is registered at http ps101:9898, libpq ps101:6400',
+                 'register with other addresses is refused (1.1): node_update moves a node');
+SELECT lives_ok($$SELECT node_update(101, 'ps101b', 9899, 'ps101b', 6401)$$, 'node_update moves it');
 SELECT is((SELECT row(listen_http_addr, listen_http_port, availability_zone)::text FROM nodes WHERE node_id = 101),
           '(ps101b,9899,)', 'addresses updated, zone defaults to NULL');
 SELECT is((SELECT count(*) FROM nodes WHERE node_id = 101), 1::bigint, 'still one row');

@@ -1,7 +1,7 @@
 -- gen_attach, gen_detach, tenant_delete and tenant_set_secondaries.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(46);
+SELECT plan(54);
 
 SELECT node_register(201, 'ps201', 9898, 'ps201', 6400);
 SELECT node_register(202, 'ps202', 9898, 'ps202', 6400);
@@ -83,6 +83,21 @@ SELECT is((SELECT count(*) FROM secondary_locations WHERE tenant = '201000000000
 SELECT lives_ok($$SELECT tenant_delete('20100000000000000000000000000000')$$, 'deleting again is a no-op');
 SELECT is(gen_attach('20100000000000000000000000000000', 201), 14, 'a deleted id that comes back continues from its tombstone');
 SELECT is(gen_validate('20100000000000000000000000000000', 14), true, 'and is known again');
+
+-- (1.1) stripe_size: set when the attach creates the shard, never changed afterwards.
+SELECT is(gen_attach('20300000000000000000000000000000', 201, NULL, 4096), 1, 'attach with a stripe size creates the shard');
+SELECT is((SELECT stripe_size FROM tenant_shards WHERE id = '20300000000000000000000000000000'), 4096, 'the stripe size is stored');
+SELECT is(gen_attach('20300000000000000000000000000000', 202, NULL, 4096), 2, 'the same stripe size again is accepted');
+SELECT is(gen_attach('20300000000000000000000000000000', 201), 3, 'NULL keeps it');
+SELECT throws_ok($$SELECT gen_attach('20300000000000000000000000000000', 201, NULL, 2048)$$, '22023', NULL,
+                 'another stripe size for an existing shard is refused');
+SELECT throws_ok($$SELECT gen_attach('20400000000000000000000000000000', 201, NULL, 0)$$, '22023', NULL,
+                 'stripe size 0 is refused');
+SELECT tenant_delete('20300000000000000000000000000000');
+SELECT is(gen_attach('20300000000000000000000000000000', 201, NULL, 8192), 4,
+          'a deleted shard that comes back is created again, with the stripe size given');
+SELECT is((SELECT stripe_size FROM tenant_shards WHERE id = '20300000000000000000000000000000'), 8192,
+          '... which is stored');
 
 -- Exhaustion: never a wrap.
 INSERT INTO tenant_shards (id, generation, attached_node) VALUES ('2eeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 2147483646, 201);

@@ -2,10 +2,11 @@
 -- even with synchronous_commit = off. A procedure commits in a loop and, right after each
 -- commit, compares the WAL flush position with the insert position. The test cluster runs
 -- with wal_writer_delay = 10s, so an asynchronous commit stays unflushed long enough to see.
--- The same loop over a plain UPDATE shows the check can fail.
+-- The same loop over a plain UPDATE shows the check can fail. (1.1) Every other function that
+-- changes state is held to the same rule (finding 4 of issue 9: in 1.0 none of them was).
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(6);
+SELECT plan(17);
 
 \ir dblink_sessions.psql
 SELECT dblink_connect('async', pg_temp.conninfo());
@@ -34,6 +35,31 @@ END;
 $proc$
 $sql$);
 
+-- (1.1) The lifecycle writers. probe_each runs `setup` (committed on its own) and then the
+-- measured statement, each formatted with the round number, and counts unflushed commits.
+SELECT dblink_exec('async', $sql$
+CREATE OR REPLACE PROCEDURE public.durability_probe_each(setup text, measured text, rounds int, INOUT unflushed int)
+LANGUAGE plpgsql AS $proc$
+BEGIN
+    unflushed := 0;
+    FOR i IN 1 .. rounds LOOP
+        IF setup IS NOT NULL THEN
+            EXECUTE format(setup, i);
+            COMMIT;
+        END IF;
+        EXECUTE format(measured, i);
+        COMMIT;
+        IF pg_wal_lsn_diff(pg_current_wal_insert_lsn(), pg_current_wal_flush_lsn()) > 40 THEN
+            unflushed := unflushed + 1;
+        END IF;
+    END LOOP;
+END;
+$proc$
+$sql$);
+CREATE FUNCTION pg_temp.unflushed(setup text, measured text) RETURNS int LANGUAGE sql AS $$
+    SELECT u FROM dblink('async', format('CALL public.durability_probe_each(%L, %L, 10, 0)', setup, measured)) AS t(u int)
+$$;
+
 SELECT dblink_exec('async', 'SET synchronous_commit = off');
 SELECT is((SELECT s FROM dblink('async', 'SHOW synchronous_commit') AS t(s text)), 'off',
           'the session runs with synchronous_commit = off');
@@ -43,6 +69,36 @@ SELECT is((SELECT u FROM dblink('async', 'CALL public.durability_probe(true, 50,
           'gen_attach under synchronous_commit = off: every commit was flushed before it returned');
 SELECT is((SELECT s FROM dblink('async', 'SHOW synchronous_commit') AS t(s text)), 'off',
           'the session''s own setting is left as it was');
+
+-- Finding 4: each of these returned before its commit was flushed in 1.0.
+SELECT pg_temp.run('async', $$SELECT gencontrol.node_register(902, 'ps902', 9898, 'ps902', 6400)$$);
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_register(9100 + %s, 'ps', 1, 'ps', 1)$$), 0,
+          'node_register commits durably');
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_set_status(902, (ARRAY['draining', 'paused'])[%s %% 2 + 1])$$), 0,
+          'node_set_status commits durably');
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_update(902, 'ps902', 9000 + %s, 'ps902', 6400)$$), 0,
+          'node_update commits durably');
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_bind_role(902, (ARRAY[NULL, 'postgres'])[%s %% 2 + 1])$$), 0,
+          'node_bind_role commits durably');
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.tenant_set_secondaries('90100000000000000000000000000000', (ARRAY['{}', '{902}'])[%s %% 2 + 1]::bigint[])$$), 0,
+          'tenant_set_secondaries commits durably');
+SELECT is(pg_temp.unflushed($$SELECT gencontrol.gen_attach(lpad(to_hex(%s), 32, '9')::gencontrol.tenant_shard_id, 901)$$,
+                            $$SELECT gencontrol.tenant_delete(lpad(to_hex(%s), 32, '9')::gencontrol.tenant_shard_id)$$), 0,
+          'tenant_delete commits durably');
+SELECT is(pg_temp.unflushed($$SELECT gencontrol.node_register(9200 + %s, 'ps', 1, 'ps', 1)$$,
+                            $$SELECT gencontrol.node_delete(9200 + %s)$$), 0,
+          'node_delete commits durably');
+SELECT is(pg_temp.unflushed($$SELECT gencontrol.gen_attach(lpad(to_hex(%s), 32, '8')::gencontrol.tenant_shard_id, 901)$$,
+                            $$SELECT gencontrol.tenant_shard_split(lpad(to_hex(%s), 32, '8'), 2)$$), 0,
+          'tenant_shard_split commits durably');
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.timeline_import_create('90100000000000000000000000000000', lpad(to_hex(%s), 32, '0'), 0)$$), 0,
+          'timeline_import_create commits durably');
+SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.timeline_import_set_status('90100000000000000000000000000000', lpad(to_hex(%s), 32, '0'),
+                                        (SELECT generation FROM gencontrol.gen_inspect('90100000000000000000000000000000')), '"Done"')$$), 0,
+          'timeline_import_set_status commits durably');
+SELECT is(pg_temp.unflushed($$SELECT gencontrol.gen_attach(lpad(to_hex(%s), 32, '7')::gencontrol.tenant_shard_id, 901)$$,
+                            $$SELECT gencontrol.generation_log_prune('0 seconds')$$), 0,
+          'generation_log_prune commits durably');
 
 -- The same with the setting on the database, as a server-wide setting would be.
 SELECT dblink_disconnect('async');
@@ -60,6 +116,7 @@ SELECT throws_ok($$SELECT dblink_exec('async', 'PREPARE TRANSACTION ''gencontrol
 
 SELECT dblink_exec('async', 'ROLLBACK');
 SELECT dblink_exec('async', 'DROP PROCEDURE public.durability_probe(boolean, int, int)');
+SELECT dblink_exec('async', 'DROP PROCEDURE public.durability_probe_each(text, text, int, int)');
 SELECT dblink_exec('async', 'DROP TABLE public.durability_plain');
 SELECT pg_temp.run('async', $$SELECT gencontrol.tenant_delete('90100000000000000000000000000000')$$);
 SELECT dblink_disconnect('async');

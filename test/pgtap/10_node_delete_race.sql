@@ -10,7 +10,7 @@ CREATE FUNCTION pg_temp.someone_waits(kind text) RETURNS boolean LANGUAGE plpgsq
 BEGIN
     FOR i IN 1 .. 200 LOOP
         IF EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND (kind <> 'node' OR
-                   (locktype = 'advisory' AND classid = 1734569588))) THEN
+                   (locktype = 'object' AND classid = 'gencontrol.nodes'::regclass))) THEN
             RETURN true;
         END IF;
         PERFORM pg_sleep(0.05);

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "config.hpp"
-#include "log.hpp"
+#include "serving/log.hpp"
 #include "metrics.hpp"
 #include "server.hpp"
 

@@ -1,6 +1,6 @@
-// Formats and writes the shim's log lines (plain: "TIME LEVEL message key=value ...", or one JSON
+// Formats and writes the servers' log lines (plain: "TIME LEVEL message key=value ...", or one JSON
 // object per line). The level and format are set once at start, before any thread logs.
-#include "log.hpp"
+#include "serving/log.hpp"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 
 #include <fmt/format.h>
 
-namespace gencontrol::http::log {
+namespace gencontrol::serving::log {
 namespace {
 
 std::atomic<LogFormat> g_format{LogFormat::plain};
@@ -91,4 +91,4 @@ void write(LogLevel level, std::string_view message, const Fields& fields) {
     }
 }
 
-}  // namespace gencontrol::http::log
+}  // namespace gencontrol::serving::log

@@ -1,5 +1,5 @@
-// The shim's log: one line per event on stderr, plain for people or JSON for machines.
-// Each line is written with a single write() so lines from concurrent requests never interleave.
+// The log of gencontrol's servers (gencontrol-http, gencontrol-node): one line per event on stderr,
+// plain for people or JSON for machines; each line is a single write(), so lines never interleave.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -8,9 +8,14 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
+namespace gencontrol::serving {
 
-namespace gencontrol::http::log {
+enum class LogFormat { plain, json };
+enum class LogLevel { debug, info, warn, error };
+
+}  // namespace gencontrol::serving
+
+namespace gencontrol::serving::log {
 
 using Fields = std::vector<std::pair<std::string, nlohmann::json>>;
 
@@ -34,4 +39,4 @@ inline void error(std::string_view m, const Fields& f = {}) {
     write(LogLevel::error, m, f);
 }
 
-}  // namespace gencontrol::http::log
+}  // namespace gencontrol::serving::log
