@@ -1,4 +1,4 @@
-// Parsing gencontrol-node's flags: every flag of DESIGN.md, "--flag value" or "--flag=value",
+// Parsing gencontrol-node's flags: every flag of docs/design.md, "--flag value" or "--flag=value",
 // and the rule that exactly one control plane is given unless --no-generations.
 #include "config.hpp"
 

@@ -1,4 +1,4 @@
-// gencontrol-node's command line: the flags of DESIGN.md, parsed and checked in one place.
+// gencontrol-node's command line: the flags of docs/design.md, parsed and checked in one place.
 // Knows nothing of what the node does with them.
 #pragma once
 

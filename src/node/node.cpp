@@ -1,4 +1,4 @@
-// The reference node's life: open the store and queues, start up by DESIGN.md's order, take
+// The reference node's life: open the store and queues, start up by docs/design.md's order, take
 // location changes, and in the background publish progress and drain the deletion queue.
 #include "node.hpp"
 

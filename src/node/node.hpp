@@ -23,7 +23,7 @@ public:
     explicit Node(NodeConfig config);
     // Opens the store, the deletion queue and the generation client. Nothing is served yet.
     Status open();
-    // DESIGN.md's start-up: re-attach (retrying forever), attach what it returned with those
+    // docs/design.md's start-up: re-attach (retrying forever), attach what it returned with those
     // generations, drop local tenant shards it did not return, recover the deletion queue; then
     // tenant routes are served. kCancelled when stopped first.
     Status start_up();

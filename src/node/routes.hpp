@@ -1,4 +1,4 @@
-// gencontrol-node's management API (DESIGN.md): plain functions from a request to a reply, so
+// gencontrol-node's management API (docs/design.md): plain functions from a request to a reply, so
 // they run under the shared serving core and in unit tests alike.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Remote layout: the exact key formats of DESIGN.md, the index key parse, the index JSON round
+// Remote layout: the exact key formats of docs/design.md, the index key parse, the index JSON round
 // trip and its refusal of malformed documents, and Neon's backoff figures.
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 until start-up re-attach succeeded, takes a location_config, writes, checkpoints (progress visible
 after a validate), reads back, compacts, runs its deletions after validation, restarts into the next
 generation with its data, and once superseded by another attachment deletes nothing (counted as
-dropped). Its store holds exactly the keys DESIGN.md names, each layer matching its index.
+dropped). Its store holds exactly the keys docs/design.md names, each layer matching its index.
 
 Ports (this folder): PostgreSQL 15700-15709, shims 15720-15739, nodes 15740-15759.
 """
@@ -77,7 +77,7 @@ class NodeSmokeTest(ClusterTestCase):
         self.assertEqual(read["lsn"], 6)
         self.assertEqual(read["records"]["k0"], "new")
 
-        # Exactly DESIGN.md's keys, suffixed with the generation; every listed layer matches.
+        # Exactly docs/design.md's keys, suffixed with the generation; every listed layer matches.
         suffix = f"-{g:08x}"
         files = self.remote_files()
         self.assertIn(f"index_part.json{suffix}", files)
