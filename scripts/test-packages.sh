@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The package test: builds the Debian packages (scripts/deb.sh), installs them with dpkg -i into
 # the system PostgreSQL in place of any `make install` copies, runs the pgTAP suite on the
-# packaged extension in a fresh cluster, smoke-tests the packaged shim, verifies its systemd
-# unit and runs lintian. On exit it purges the packages and puts back the copies it removed,
+# packaged extension in a fresh cluster, smoke-tests the packaged shim and node, builds a
+# program against the client library's dev package, verifies the systemd unit, runs lintian. On exit it purges the packages and puts back the copies it removed,
 # so suites that run before or after it in the same `make test` find what make install left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ root=$(pwd)
 
 PORT=15700            # integration tests use 15441-15699 (test/integration/harness.py)
 SHIM=127.0.0.1:15701
+NODE=127.0.0.1:15702
 out=${DEB_DIR:-$root/build/deb}
 work=$(mktemp -d /tmp/gencontrol-packages.XXXXXX)
 chmod 755 "$work"  # the clusters below it run as postgres
@@ -64,8 +65,10 @@ make_install_files() {
 }
 
 shim_pid=""
+node_pid=""
 restore() {
   set +e
+  [[ -n $node_pid ]] && kill "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
   [[ -n $shim_pid ]] && kill "$shim_pid" 2>/dev/null && wait "$shim_pid" 2>/dev/null
   /usr/bin/python3 scripts/pgcluster.py stop-all >/dev/null 2>&1
   local installed=()
@@ -123,6 +126,23 @@ check "the unit reads /etc/default/gencontrol-http, restarts on failure, is hard
            grep -qx 'User=gencontrol-http' '$unit' && grep -qx 'NoNewPrivileges=yes' '$unit' &&
            grep -qx 'ProtectSystem=strict' '$unit'"
 
+if [[ " ${packages[*]} " == *" libgencontrol-client-dev "* ]]; then
+  # A program outside the tree builds against the installed headers and library through
+  # pkg-config alone, and computes a key of the remote layout.
+  cat >"$work/layout.cpp" <<'CPP'
+#include <gencontrol/remote_layout.hpp>
+#include <iostream>
+int main() {
+    std::cout << gencontrol::client::index_key("072f1291a5310026820b2fe4b2968934",
+                                               "0123456789abcdef0123456789abcdef", 10) << "\n";
+}
+CPP
+  check "libgencontrol-client-dev: a program builds with pkg-config gencontrol-client" \
+    bash -c "g++ \$(pkg-config --cflags gencontrol-client) -o '$work/layout' '$work/layout.cpp' \$(pkg-config --libs gencontrol-client)"
+  check "libgencontrol-client-dev: the program computes Neon's index key" bash -c "
+    [[ \$('$work/layout') == tenants/072f1291a5310026820b2fe4b2968934/timelines/0123456789abcdef0123456789abcdef/index_part.json-0000000a ]]"
+fi
+
 echo "==> pgTAP on the packaged extension"
 for v in $versions; do
   sys_pg_config=/usr/lib/postgresql/$v/bin/pg_config
@@ -157,6 +177,24 @@ for v in $versions; do
       -d '{\"tenant_shard_id\": \"072f1291a5310026820b2fe4b2968934\", \"node_id\": 1}' | grep -q '\"gen\":1' &&
     curl -fsS -X POST http://$SHIM/upcall/v1/validate \
       -d '{\"tenants\": [{\"id\": \"072f1291a5310026820b2fe4b2968934\", \"gen\": 1}]}' | grep -q '\"valid\":true'"
+  if [[ " ${packages[*]} " == *" gencontrol-node "* ]]; then
+    # The packaged node registers and re-attaches through the packaged shim, then serves its
+    # tenant routes (503 until start-up is done; an unknown tenant is 404 after it).
+    mkdir -p "$work/node/workdir" "$work/node/store"
+    /usr/bin/gencontrol-node --node-id 2 --listen "$NODE" --workdir "$work/node/workdir" \
+      --remote-storage "$work/node/store" --control-plane-api "http://$SHIM/upcall/v1/" \
+      >"$work/node.log" 2>&1 &
+    node_pid=$!
+    check "/usr/bin/gencontrol-node starts up through the packaged shim" bash -c "
+      for _ in \$(seq 1 300); do
+        code=\$(curl -s -o /dev/null -w '%{http_code}' http://$NODE/v1/tenant/072f1291a5310026820b2fe4b2968934)
+        [[ \$code == 404 ]] && break
+        sleep 0.1
+      done
+      [[ \$code == 404 ]] && [[ \$(${psql[*]} -d gencontrol_packages -c 'SELECT count(*) FROM gencontrol.nodes WHERE node_id = 2') == 1 ]]"
+    kill "$node_pid" && wait "$node_pid" || true
+    node_pid=""
+  fi
   kill "$shim_pid" && wait "$shim_pid" || true
   shim_pid=""
   /usr/bin/python3 scripts/pgcluster.py stop packages >/dev/null 2>&1 || true

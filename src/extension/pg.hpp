@@ -26,6 +26,7 @@ extern "C" {
 #include "replication/message.h"
 #include "replication/walsender.h"  // max_wal_senders, which syncrep.h's SyncRepRequested() reads
 #include "replication/syncrep.h"
+#include "replication/walsender.h"
 #include "replication/walsender_private.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
