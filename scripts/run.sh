@@ -60,9 +60,9 @@ Try, at the psql prompt:
   SELECT gen_validate('072f1291a5310026820b2fe4b2968934-0102', 1);
   SELECT * FROM gen_re_attach(1);
 
-Try over HTTP (a pageserver registers and re-attaches, then an attach and a validate):
-  curl -s -X POST http://$LISTEN/upcall/v1/re-attach -d '{"node_id": 1, "register": {"node_id": 1, "listen_pg_addr": "localhost", "listen_pg_port": 6400, "listen_http_addr": "localhost", "listen_http_port": 9898, "availability_zone_id": "local"}}'
-  curl -s -X POST http://$LISTEN/debug/v1/attach-hook -d '{"tenant_shard_id": "072f1291a5310026820b2fe4b2968934", "node_id": 1}'
+Try over HTTP (pageserver 2 registers and re-attaches, then an attach to it and a validate):
+  curl -s -X POST http://$LISTEN/upcall/v1/re-attach -d '{"node_id": 2, "register": {"node_id": 2, "listen_pg_addr": "localhost", "listen_pg_port": 6400, "listen_http_addr": "localhost", "listen_http_port": 9898, "availability_zone_id": "local"}}'
+  curl -s -X POST http://$LISTEN/debug/v1/attach-hook -d '{"tenant_shard_id": "072f1291a5310026820b2fe4b2968934", "node_id": 2}'
   curl -s -X POST http://$LISTEN/upcall/v1/validate -d '{"tenants": [{"id": "072f1291a5310026820b2fe4b2968934", "gen": 1}]}'
 
 Stop with: make stop
