@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-PORT=15700            # integration tests use 15441-15699 (test/integration/harness.py)
-SHIM=127.0.0.1:15701
-NODE=127.0.0.1:15702
+PORT=15960            # integration tests use 15441-15759, e2e 15700-15899
+SHIM=127.0.0.1:15963
+NODE=127.0.0.1:15964
 out=${DEB_DIR:-$root/build/deb}
 work=$(mktemp -d /tmp/gencontrol-packages.XXXXXX)
 chmod 755 "$work"  # the clusters below it run as postgres

@@ -235,20 +235,21 @@ AuthDecision JwtVerifier::authorize(std::string_view authorization_header, Acces
                                     std::time_t now) const {
     if (access == Access::open || !enabled()) return {};
     std::string_view header = trim(authorization_header);
-    if (header.empty()) return {401, "missing Authorization: Bearer token"};
-    if (!starts_with_bearer(header)) return {401, "Authorization header must be: Bearer <token>"};
+    if (header.empty()) return {401, "missing Authorization: Bearer token", std::nullopt};
+    if (!starts_with_bearer(header)) return {401, "Authorization header must be: Bearer <token>", std::nullopt};
     std::string_view token = trim(header.substr(7));
-    if (token.empty()) return {401, "missing Authorization: Bearer token"};
+    if (token.empty()) return {401, "missing Authorization: Bearer token", std::nullopt};
 
     TokenCheck check = verify(token, now);
-    if (!check.claims) return {401, check.error};
+    if (!check.claims) return {401, check.error, std::nullopt};
     const auto& scope = check.claims->scope;
-    if (!scope) return {403, "token has no scope claim"};
+    if (!scope) return {403, "token has no scope claim", std::nullopt};
     // As in Neon's storage controller, admin may call everything.
     if (*scope == "admin" || (access == Access::generations_api && *scope == "generations_api"))
         return {200, {}, check.claims};
     return {403, "token scope '" + *scope + "' is not allowed here (needs " +
-                     (access == Access::admin ? "admin" : "generations_api or admin") + ")"};
+                     (access == Access::admin ? "admin" : "generations_api or admin") + ")",
+            std::nullopt};
 }
 
 KeyRing::KeyRing(std::vector<std::string> paths, JwtVerifier initial)

@@ -39,9 +39,11 @@ protected:
         };
         handlers.handle = [this](const Request& request) {
             ++handled_;
-            return Reply{200, std::string(request.method) + " " + std::string(request.path) + " " +
-                                  std::to_string(request.body.size()),
-                         "text/plain"};
+            Reply reply;
+            reply.body = std::string(request.method) + " " + std::string(request.path) + " " +
+                         std::to_string(request.body.size());
+            reply.content_type = "text/plain";
+            return reply;
         };
         server_ = std::make_unique<Server>(options, handlers);
         ASSERT_EQ(server_->bind(), "");
