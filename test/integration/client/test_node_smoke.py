@@ -35,8 +35,8 @@ class NodeSmokeTest(ClusterTestCase):
         self.store = os.path.join(self.dir, "remote")
         self.shim = Shim("node-smoke", SHIM_PORT, self.cluster.conninfo(DATABASE))
         self.addCleanup(self.shim.stop)
-        self.node = Node("node-smoke-1", NODE_PORT, 1, os.path.join(self.dir, "node1"), self.store,
-                         ["--control-plane-api", f"http://127.0.0.1:{SHIM_PORT}/upcall/v1/"])
+        self.node = Node(1, NODE_PORT, os.path.join(self.dir, "node1"), self.store, self.dir,
+                         control_plane_api=f"http://127.0.0.1:{SHIM_PORT}/upcall/v1/")
         self.addCleanup(self.node.stop)
 
     def call(self, method, path, body=None, status=200):
@@ -58,7 +58,8 @@ class NodeSmokeTest(ClusterTestCase):
 
     def test_node_lifecycle(self):
         # The shim is down: the node serves /status but holds tenant routes with 503 + Retry-After.
-        self.node.start()
+        self.node.start(wait=False)
+        self.node.wait_status()
         r = self.node.request("GET", f"/v1/tenant/{TENANT}")
         self.assertEqual(r.status, 503, r)
         self.assertIsNotNone(r.header("retry-after"))
@@ -133,8 +134,8 @@ class NodeSmokeTest(ClusterTestCase):
     def test_node_over_sql(self):
         """The same start and checkpoint with --control-plane-database-url: re-attach and validate in SQL."""
         self.shim.start()  # only to attach the shard, as a controller would
-        node = Node("node-smoke-sql", NODE_PORT + 1, 3, os.path.join(self.dir, "node3"), self.store,
-                    ["--control-plane-database-url", self.cluster.conninfo(DATABASE)])
+        node = Node(3, NODE_PORT + 1, os.path.join(self.dir, "node3"), self.store, self.dir,
+                    args=["--control-plane-database-url", self.cluster.conninfo(DATABASE)])
         self.addCleanup(node.stop)
         node.start()
         node.wait_ready()

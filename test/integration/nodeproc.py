@@ -13,7 +13,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "test", "integration"))
+sys.path.insert(0, HERE)
 
 from shimproc import request  # noqa: E402
 
@@ -53,7 +53,7 @@ class Node:
                 "--workdir", self.workdir, "--remote-storage", self.store]
         if self.no_generations:
             argv.append("--no-generations")
-        else:
+        elif self.control_plane_api:
             argv += ["--control-plane-api", self.control_plane_api]
         return argv + self.args
 
@@ -71,6 +71,21 @@ class Node:
         if wait:
             self.wait_ready(timeout)
         return self
+
+    def wait_status(self, timeout=15):
+        """Waits until /status answers, which it does from the start, before re-attach."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gencontrol-node {self.node_id} exited with {self.proc.returncode}:\n"
+                                   f"{self.log_tail()}")
+            try:
+                if self.request("GET", "/status", timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"gencontrol-node {self.node_id}: no /status within {timeout}s:\n{self.log_tail()}")
 
     def wait_ready(self, timeout=60):
         """Waits until tenant routes are served (not 503), i.e. re-attach and recovery are done."""
