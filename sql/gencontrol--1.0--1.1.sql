@@ -867,3 +867,9 @@ COMMENT ON VIEW gencontrol.timeline_imports IS
 COMMENT ON VIEW gencontrol.node_overview IS
 'Every node with its status, its attached and secondary shard counts, and the role it is bound to';
 COMMENT ON TABLE gencontrol.nodes IS 'Registered storage nodes (pageservers) with their addresses and bound role; deleted ones are kept as tombstones';
+
+-- gen_validate now waits behind the read barrier when synchronous standbys are configured.
+COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id, integer) IS
+'True iff generation is the shard''s current generation, read from a fresh snapshot whatever the isolation level; NULL for an unknown shard. Primary only. With synchronous standbys configured it first waits until one confirms a fresh WAL record (the read barrier, gencontrol.validate_read_barrier), so a primary cut off from its promoted standby answers nothing; 57014 when that wait is cancelled';
+COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id[], integer[]) IS
+'Batch validate: one row per (tenant, generation) pair in input order, unknown shards omitted. Primary only; behind the same read barrier as the single form';

@@ -1071,9 +1071,9 @@ COMMENT ON TABLE gencontrol.generation_log IS 'Append-only history of every gene
 COMMENT ON FUNCTION gencontrol.gen_detach(gencontrol.tenant_shard_id) IS
 'Detaches a tenant shard; its generation stays and stays valid. A no-op for an unknown or detached shard';
 COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id, integer) IS
-'True iff generation is the shard''s current generation, read from a fresh snapshot whatever the isolation level; NULL for an unknown shard. Primary only';
+'True iff generation is the shard''s current generation, read from a fresh snapshot whatever the isolation level; NULL for an unknown shard. Primary only. With synchronous standbys configured it first waits until one confirms a fresh WAL record (the read barrier, gencontrol.validate_read_barrier), so a primary cut off from its promoted standby answers nothing; 57014 when that wait is cancelled';
 COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id[], integer[]) IS
-'Batch validate: one row per (tenant, generation) pair in input order, unknown shards omitted. Primary only';
+'Batch validate: one row per (tenant, generation) pair in input order, unknown shards omitted. Primary only; behind the same read barrier as the single form';
 COMMENT ON FUNCTION gencontrol.gen_re_attach(bigint) IS
 'A node restarted: increments the generation of every shard attached to it and lists them (AttachedSingle) with its secondary locations (Secondary). Sets the node active';
 COMMENT ON FUNCTION gencontrol.gen_inspect(gencontrol.tenant_shard_id) IS
