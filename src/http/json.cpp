@@ -528,7 +528,8 @@ std::string format_validate_response(const std::vector<ValidateEntry>& entries,
 }
 
 std::string format_attach_hook_response(std::optional<std::int32_t> generation) {
-    return ordered_json{{"gen", generation ? ordered_json(*generation) : ordered_json(nullptr)}}.dump();
+    // By hand, as the library would write it: no document for a one-number answer.
+    return generation ? fmt::format(R"({{"gen":{}}})", *generation) : std::string(R"({"gen":null})");
 }
 
 std::string format_inspect_response(std::optional<std::pair<std::int32_t, std::int64_t>> attachment) {
