@@ -13,6 +13,7 @@ behind it (results.json, *.dat) and two gnuplot charts.
     BENCH_PORT=N       another port (and cluster) than 15600, e.g. while 15600 is kept for analysis
     BENCH_SETUP_ONLY=1 load the data and stop there (with BENCH_KEEP=1: a cluster for bench/experiments)
     BENCH_SHIM_REPS=N  repetitions of each shim pair (default 3, 1 with BENCH_QUICK)
+    BENCH_SHIM_ARGS=.. extra flags for gencontrol-http (e.g. "--validate-calls 4")
     BENCH_ONLY=shim    set up, then only the shim-against-pgbench pairs (16 connections); prints
                        ratios and CPU per request instead of writing the report (shim development)
 """
@@ -422,7 +423,7 @@ class Bench:
     # --- the shim -----------------------------------------------------------------------------
     def start_shim(self, pool_size):
         argv = [SHIM, "--listen", f"127.0.0.1:{SHIM_PORT}", "--database-url", self.cluster.conninfo(DB),
-                "--pool-size", str(pool_size), "--log-level", "warn"]
+                "--pool-size", str(pool_size), "--log-level", "warn"] + os.environ.get("BENCH_SHIM_ARGS", "").split()
         self.commands["shim"] = " ".join(argv)
         self.shim = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.work("shim.log"), "w"))
         deadline = time.time() + 20
