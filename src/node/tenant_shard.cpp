@@ -85,6 +85,7 @@ Result<std::shared_ptr<TenantShard>> TenantShard::attach(NodeServices& services,
     return shard;
 }
 
+// Corruption messages start with the reason, then the key: the access log keeps only the start.
 Status TenantShard::load_timeline(const std::string& timeline_id) {
     auto selected = client::select_index(services_.store, id_, timeline_id, key_generation());
     // A timeline whose only indexes are newer than us is not ours to see.
@@ -96,15 +97,16 @@ Status TenantShard::load_timeline(const std::string& timeline_id) {
         std::string key = client::layer_key(id_, timeline_id, name, meta.generation);
         auto bytes = services_.store.get(key);
         if (!bytes.is_ok())
-            return Status::corruption("index " + selected.value().key + " lists " + key + ": " +
-                                      bytes.status().message());
+            return Status::corruption("a listed layer cannot be read: " + key + " (in " +
+                                      selected.value().key + "): " + bytes.status().message());
         if (bytes.value().size() != meta.file_size ||
             client::layer_checksum(bytes.value()) != meta.checksum) {
-            return Status::corruption(key + " does not match its size or checksum in " +
-                                      selected.value().key);
+            return Status::corruption("layer does not match its size or checksum: " + key + " (in " +
+                                      selected.value().key + ")");
         }
         auto records = decode_layer(bytes.value());
-        if (!records.is_ok()) return Status::corruption(key + ": " + records.status().message());
+        if (!records.is_ok())
+            return Status::corruption("layer is malformed: " + key + ": " + records.status().message());
         for (auto& r : records.value()) {
             auto& slot = timeline.flushed[r.key];
             if (r.lsn >= slot.first) slot = {r.lsn, std::move(r.value)};
