@@ -136,6 +136,14 @@ void TenantShard::release_deletions_locked() {
         blocked_deletions_.clear();
 }
 
+std::size_t TenantShard::discard_held_deletions() {
+    std::lock_guard lock(mutex_);
+    std::size_t n = blocked_deletions_.size();
+    if (n > 0) services_.deletions.discard(n);
+    blocked_deletions_.clear();
+    return n;
+}
+
 TenantShard::Timeline* TenantShard::find(const std::string& timeline) {
     auto it = timelines_.find(timeline);
     return it == timelines_.end() ? nullptr : &it->second;
