@@ -42,50 +42,25 @@ bool confirmed_by_standby(XLogRecPtr lsn) {
     return !configured || confirmed >= lsn;
 }
 
-// When a cancel ends the wait, SyncRepWaitForLSN warns that "the transaction has already
-// committed locally": true for a commit, misleading for a validate, which commits nothing and
-// then fails with its own error. While the barrier waits, that warning goes to the server log
-// only. (The hook runs only for messages the server logs; with log_min_messages above warning
-// the client still sees it.)
-bool waiting = false;
-emit_log_hook_type previous_emit_log_hook = nullptr;
-
-void hide_commit_warning_from_client(ErrorData* edata) {
-    if (waiting && edata->elevel == WARNING) edata->output_to_client = false;
-    if (previous_emit_log_hook) previous_emit_log_hook(edata);
-}
-
-class CommitWarningsHidden {
-public:
-    CommitWarningsHidden() {
-        static bool installed = false;
-        if (!installed) {
-            previous_emit_log_hook = emit_log_hook;
-            emit_log_hook = hide_commit_warning_from_client;
-            installed = true;
-        }
-        waiting = true;
-    }
-    ~CommitWarningsHidden() { waiting = false; }
-    CommitWarningsHidden(const CommitWarningsHidden&) = delete;
-    CommitWarningsHidden& operator=(const CommitWarningsHidden&) = delete;
-};
-
 // SyncRepWaitForLSN waits only when the session asks for synchronous commits, and for the
 // standby's write (not flush) under remote_write; the level it uses is derived by the setting's
-// assign hook. The barrier must wait for a flush whatever the caller set, so below 'on' the
-// setting is raised for the wait through the GUC machinery (as a function's SET clause is) and
-// restored after it; an error in between is unwound by the transaction's abort.
+// assign hook. The barrier must wait for a flush whatever the caller set, so the setting is raised
+// to 'on' for the wait through the GUC machinery (as a function's SET clause is) and restored
+// after it; an error in between is unwound by the transaction's abort.
+//
+// When a cancel ends the wait, SyncRepWaitForLSN warns that "the transaction has already committed
+// locally": true for a commit, misleading for a validate, which commits nothing and then fails with
+// its own error. client_min_messages is raised to error for the wait the same way, so that warning
+// reaches the server log (as log_min_messages decides) and never the client, whatever the server's
+// logging settings.
 void wait_for_flush_by_standby(XLogRecPtr lsn) {
-    CommitWarningsHidden hidden;
     pg::call([&] {
-        if (synchronous_commit >= SYNCHRONOUS_COMMIT_REMOTE_FLUSH) {
-            SyncRepWaitForLSN(lsn, false);
-            return;
-        }
         int nest_level = NewGUCNestLevel();
-        (void)set_config_option("synchronous_commit", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-                                0, false);
+        if (synchronous_commit < SYNCHRONOUS_COMMIT_REMOTE_FLUSH)
+            (void)set_config_option("synchronous_commit", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
+                                    0, false);
+        (void)set_config_option("client_min_messages", "error", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                                false);
         SyncRepWaitForLSN(lsn, false);
         AtEOXact_GUC(true, nest_level);
     });

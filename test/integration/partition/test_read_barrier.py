@@ -148,6 +148,14 @@ class ReadBarrierTest(unittest.TestCase):
             # validate committed nothing. It stays in the server log, not in front of the client.
             self.assertEqual([n for n in conn.notices if "synchronous replication" in n], [])
 
+        with self.subTest("nor when the server logs only errors (no log line to hide it in)"):
+            conn = connect(primary, statement_timeout="500ms", synchronous_commit="off",
+                           log_min_messages="error")
+            self.addCleanup(conn.close)
+            self.assertEqual(sqlstate_of(conn, SINGLE, (TENANT, self.superseded)), "57014")
+            self.assertEqual([n for n in conn.notices if "synchronous replication" in n], [])
+            self.assertEqual(query(conn, "SHOW client_min_messages"), [("notice",)])
+
         with self.subTest("a query cancel ends the wait: 57014, no answer"):
             conn = connect(primary)
             self.addCleanup(conn.close)
