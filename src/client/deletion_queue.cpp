@@ -213,10 +213,14 @@ Status DeletionQueue::flush(bool execute_lists) {
         }
         trimmed.validated = true;
         // Rewritten without the dropped entries before the header covers it, so a crash between the
-        // two can never run a dropped key.
-        if (auto s = write_file_durably(dir_ + "/" + list_name(trimmed.sequence), encode_list(trimmed));
-            !s.is_ok()) {
-            return s;
+        // two can never run a dropped key. A list that lost nothing is left as it is: recovery takes
+        // a list's validation from the header alone (open()), so the file's own flag never matters,
+        // and an unchanged list costs no write and no fsync.
+        if (dropped > 0) {
+            if (auto s = write_file_durably(dir_ + "/" + list_name(trimmed.sequence), encode_list(trimmed));
+                !s.is_ok()) {
+                return s;
+            }
         }
         highest_validated = std::max(highest_validated, list->sequence);
         // Under the lock: pending_keys() reads the lists from the metrics thread.
