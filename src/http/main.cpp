@@ -1,6 +1,6 @@
-// gencontrol-http's entry point: read the configuration, build pool, keys, validate batcher,
-// router and the serving core, and serve. One thread takes the signals: SIGTERM/SIGINT stop
-// (requests in flight are answered), SIGHUP re-reads the JWT keys and the TLS files.
+// gencontrol-http's entry point: read the configuration, build pool, keys, validate batcher, router,
+// the serving core and the event-loop calls, and serve. One thread takes the signals: SIGTERM/SIGINT
+// stop (requests in flight are answered), SIGHUP re-reads the JWT keys and the TLS files.
 #include <pthread.h>
 #include <signal.h>
 
@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "async_calls.hpp"
 #include "auth.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
@@ -109,6 +110,9 @@ int main(int argc, char** argv) {
     handlers.observe = [&router](const serving::Request& request, const serving::Reply& reply,
                                  std::chrono::steady_clock::duration elapsed) { router.observe(request, reply, elapsed); };
     serving::Server server(options, handlers);
+    // Declared after the server: destroyed first, while the loop its sockets belong to still exists.
+    AsyncCalls calls(server.loop(), pool);
+    router.use_async_calls(calls);
     if (auto error = server.bind(); !error.empty()) return serving::log::error(error), 1;
     serving::log::info("listening", {{"address", config.listen_host + ":" + std::to_string(server.port())},
                                      {"tls", config.tls_cert.empty() ? "off" : "on"},
