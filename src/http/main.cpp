@@ -73,8 +73,9 @@ int main(int argc, char** argv) {
         serving::log::warn("no --jwt-public-key given: authorization is OFF and every route is open");
     KeyRing keys(config.jwt_public_keys, std::move(verifier));
 
-    // Every connection is a descriptor; the pool, logs and listening socket need a few more.
-    std::size_t wanted = config.max_connections + static_cast<std::size_t>(config.pool_size) + 64;
+    // Every connection is a descriptor; each pooled connection two (the event loop watches a
+    // duplicate of its socket); logs and the listening socket a few more.
+    std::size_t wanted = config.max_connections + 2 * static_cast<std::size_t>(config.pool_size) + 64;
     std::size_t fd_limit = serving::raise_fd_limit(wanted);
     if (fd_limit < wanted)
         serving::log::warn("the file-descriptor limit is below --max-connections; raise the hard limit (ulimit -Hn)",
