@@ -145,6 +145,9 @@ struct AsyncCalls::Impl {
         slot.timer.cancel();
         boost::system::error_code ec;
         slot.socket.cancel(ec);
+        // A connection the call dropped (timeout, lost, a standby): our copy would keep its socket
+        // open until the slot's next call on the loop, which may never come.
+        if (call.lease.socket() < 0) slot.socket.close(ec);
     }
 
     static DbRow copy_row(const DbRowView& view) {

@@ -223,9 +223,13 @@ TEST_F(AsyncCallsTest, NoAnswerInTimeIsATimeoutAndTheConnectionIsReplaced) {
     // Ours ("no answer within 300 ms") or the server's statement_timeout, set to the same 300 ms:
     // either way a timeout, as on the blocking path.
     EXPECT_EQ(e.kind(), DbErrorKind::timeout) << e.what();
+    // The abandoned attach ends by the server's statement_timeout (the pool sets the same 300 ms),
+    // not by the row being let go: its backend is gone while the row is still held.
+    Session admin;
+    ASSERT_TRUE(admin.eventually(backend_of_pool, "0"));
     ASSERT_TRUE(blocker.exec("ROLLBACK"));
     EXPECT_FALSE(attach().taken) << "the timed-out connection may still be busy: it must be replaced";
-    // The server's statement_timeout (the same 300 ms) ended the abandoned attach: the next one follows.
+    // Nothing of the abandoned attach committed: the next one gets the next generation.
     EXPECT_EQ(std::stoi(run(Statement::attach, {kTenant, "1", std::nullopt}).at(0).at(0).value()), before + 1);
 }
 
