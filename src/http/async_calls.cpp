@@ -2,6 +2,7 @@
 // the connection's socket and a timer per connection; a call that must reconnect goes to a thread.
 #include "async_calls.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -59,8 +60,8 @@ struct AsyncCalls::Impl {
         slot.socket.close(ec);
         int fd = lease.socket();
         if (fd < 0) return false;
-        int copy = ::dup(fd);
-        if (copy < 0) return false;
+        int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+        if (copy < 0) return false;  // out of descriptors: the worker path needs none
         slot.socket.assign(copy, ec);
         if (ec) {
             ::close(copy);
