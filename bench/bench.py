@@ -14,6 +14,9 @@ behind it (results.json, *.dat) and two gnuplot charts.
     BENCH_SETUP_ONLY=1 load the data and stop there (with BENCH_KEEP=1: a cluster for bench/experiments)
     BENCH_SHIM_REPS=N  repetitions of each shim pair (default 3, 1 with BENCH_QUICK)
     BENCH_SHIM_ARGS=.. extra flags for gencontrol-http (e.g. "--validate-calls 4")
+    BENCH_SHIM_BEFORE=PATH  with BENCH_ONLY=shim: a saved gencontrol-http from before a change, run as a
+                       third variant alternating with build/'s shim and pgbench (each switch restarts
+                       the shim), so "before" and "after" meet the same machine load
     BENCH_ONLY=shim    set up, then only the shim-against-pgbench pairs (16 connections); prints
                        ratios and CPU per request instead of writing the report (shim development)
 """
@@ -122,6 +125,7 @@ class Bench:
     def __init__(self):
         self.cluster = None
         self.shim = None
+        self.shim_binary = None
         self.results = {"profile": PROFILE, "sizes": SIZES, "server_conf": SERVER_CONF, "figures": {},
                         "sweep": {}, "notes": []}
         self.commands = {}
@@ -421,8 +425,9 @@ class Bench:
             self.figure(f"re_attach_{size}", runs, value="p50")
 
     # --- the shim -----------------------------------------------------------------------------
-    def start_shim(self, pool_size):
-        argv = [SHIM, "--listen", f"127.0.0.1:{SHIM_PORT}", "--database-url", self.cluster.conninfo(DB),
+    def start_shim(self, pool_size, binary=SHIM):
+        self.shim_binary = binary
+        argv = [binary, "--listen", f"127.0.0.1:{SHIM_PORT}", "--database-url", self.cluster.conninfo(DB),
                 "--pool-size", str(pool_size), "--log-level", "warn"] + os.environ.get("BENCH_SHIM_ARGS", "").split()
         self.commands["shim"] = " ".join(argv)
         self.shim = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.work("shim.log"), "w"))
@@ -482,14 +487,29 @@ class Bench:
         self.vacuum()
         self.start_shim(pool_size=max(PROFILE["sweep_clients"]))
         clients, seconds = PROFILE["clients"], PROFILE["tps_seconds"]
+        before = os.environ.get("BENCH_SHIM_BEFORE")
+        pool_size = max(PROFILE["sweep_clients"])
+
+        def on(binary, f):
+            def measure(w):
+                if self.shim_binary != binary:
+                    self.stop_shim()
+                    self.start_shim(pool_size, binary)
+                return f(clients, PROFILE["warmup_seconds"] if w else seconds)
+            return measure
+
         for name, shim_fn, sql_fn in (("shim_validate128", self.shim_validate128, self.sql_validate128),
                                       ("shim_attach", self.shim_attach, self.sql_attach)):
-            runs = self.alternate([
-                ("shim", lambda w, f=shim_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds)),
-                ("sql", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds))],
-                PROFILE["shim_reps"])
+            variants = [("shim", on(SHIM, shim_fn)),
+                        ("sql", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds))]
+            if before:
+                variants.insert(1, ("before", on(before, shim_fn)))
+            runs = self.alternate(variants, PROFILE["shim_reps"])
             shim, sql = median_of(runs["shim"], "rate"), median_of(runs["sql"], "rate")
             log(f"{name}: shim {shim:,.0f} req/s, sql {sql:,.0f} tps, ratio {shim / sql:.3f}x")
+            if before:
+                was = median_of(runs["before"], "rate")
+                log(f"{name}: before {was:,.0f} req/s, ratio {was / sql:.3f}x")
             for label, rs in runs.items():
                 log(f"  {label}: runs {[round(r.rate) for r in rs]}; CPU µs/request server "
                     f"{median_of(rs, 'server_us'):.0f}, load generator {median_of(rs, 'client_us'):.0f}, shim "

@@ -1,29 +1,58 @@
 // attach-hook calls gen_attach (or gen_detach for node_id null) and inspect calls gen_inspect,
-// each answered as Neon's storage controller answers it.
+// each answered as Neon's storage controller answers it. attach-hook's call runs on the event loop.
 #include "debug_routes.hpp"
 
 #include <string>
+#include <utility>
 
 #include "json.hpp"
 
 namespace gencontrol::http {
+namespace {
+
+// The one statement an attach-hook runs, and its parameters.
+std::pair<Statement, std::vector<DbValue>> attach_hook_call(const AttachHookRequest& request) {
+    std::string tenant = request.tenant.to_string();
+    if (!request.node_id) return {Statement::detach, {tenant}};
+    DbValue min_generation;
+    if (request.generation_override) min_generation = std::to_string(*request.generation_override);
+    return {Statement::attach, {tenant, std::to_string(*request.node_id), min_generation}};
+}
+
+Reply attach_hook_reply(const AttachHookRequest& request, const DbRows& rows) {
+    if (!request.node_id) return json_reply(200, format_attach_hook_response(std::nullopt));
+    return json_reply(200, format_attach_hook_response(static_cast<std::int32_t>(db_integer(rows.at(0).at(0)))));
+}
+
+}  // namespace
 
 Reply attach_hook_route(RouteContext& context) {
     auto parsed = parse_attach_hook_request(context.body);
     if (!parsed.value) return error_reply(parsed.error.status, parsed.error.message);
-    const AttachHookRequest& request = *parsed.value;
-    std::string tenant = request.tenant.to_string();
+    auto [statement, params] = attach_hook_call(*parsed.value);
+    DbRows rows = context.pool.acquire().run(statement, params);
+    return attach_hook_reply(*parsed.value, rows);
+}
 
-    auto lease = context.pool.acquire();
-    if (!request.node_id) {
-        lease.run(Statement::detach, {tenant});
-        return json_reply(200, format_attach_hook_response(std::nullopt));
+bool take_attach_hook(RouteContext& context, const Answer& answer) {
+    // A body a node sends is under 200 bytes; a large one is parsed on a worker, off the loop.
+    constexpr std::size_t kLoopBodyBytes = 64 * 1024;
+    if (!context.calls || context.body.size() > kLoopBodyBytes) return false;
+    auto parsed = parse_attach_hook_request(context.body);
+    if (!parsed.value) {
+        answer([&] { return error_reply(parsed.error.status, parsed.error.message); });
+        return true;
     }
-    DbValue min_generation;
-    if (request.generation_override) min_generation = std::to_string(*request.generation_override);
-    DbRows rows = lease.run(Statement::attach, {tenant, std::to_string(*request.node_id), min_generation});
-    auto generation = static_cast<std::int32_t>(db_integer(rows.at(0).at(0)));
-    return json_reply(200, format_attach_hook_response(generation));
+    auto [statement, params] = attach_hook_call(*parsed.value);
+    // The answer is formatted when the commit's result arrives: an attach is acknowledged only
+    // once gen_attach has returned, which is after its commit was flushed.
+    return context.calls->call(statement, params,
+                               [answer, request = *parsed.value](DbRows rows, std::exception_ptr error) {
+                                   answer([&] {
+                                       if (error) std::rethrow_exception(error);
+                                       return attach_hook_reply(request, rows);
+                                   });
+                               });
 }
 
 Reply inspect_route(RouteContext& context) {

@@ -8,6 +8,9 @@
 namespace gencontrol::http {
 
 Reply attach_hook_route(RouteContext& context);
+// On the event loop: parses the body and starts the call there (AsyncCalls); false when it must
+// run on a worker instead (no free open connection, a large body).
+bool take_attach_hook(RouteContext& context, const Answer& answer);
 Reply inspect_route(RouteContext& context);
 
 }  // namespace gencontrol::http

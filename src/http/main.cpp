@@ -1,6 +1,6 @@
-// gencontrol-http's entry point: read the configuration, build pool, keys, validate batcher,
-// router and the serving core, and serve. One thread takes the signals: SIGTERM/SIGINT stop
-// (requests in flight are answered), SIGHUP re-reads the JWT keys and the TLS files.
+// gencontrol-http's entry point: read the configuration, build pool, keys, validate batcher, router,
+// the serving core and the event-loop calls, and serve. One thread takes the signals: SIGTERM/SIGINT
+// stop (requests in flight are answered), SIGHUP re-reads the JWT keys and the TLS files.
 #include <pthread.h>
 #include <signal.h>
 
@@ -12,6 +12,7 @@
 #include <iostream>
 #include <thread>
 
+#include "async_calls.hpp"
 #include "auth.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
@@ -72,8 +73,9 @@ int main(int argc, char** argv) {
         serving::log::warn("no --jwt-public-key given: authorization is OFF and every route is open");
     KeyRing keys(config.jwt_public_keys, std::move(verifier));
 
-    // Every connection is a descriptor; the pool, logs and listening socket need a few more.
-    std::size_t wanted = config.max_connections + static_cast<std::size_t>(config.pool_size) + 64;
+    // Every connection is a descriptor; each pooled connection two (the event loop watches a
+    // duplicate of its socket); logs and the listening socket a few more.
+    std::size_t wanted = config.max_connections + 2 * static_cast<std::size_t>(config.pool_size) + 64;
     std::size_t fd_limit = serving::raise_fd_limit(wanted);
     if (fd_limit < wanted)
         serving::log::warn("the file-descriptor limit is below --max-connections; raise the hard limit (ulimit -Hn)",
@@ -109,6 +111,9 @@ int main(int argc, char** argv) {
     handlers.observe = [&router](const serving::Request& request, const serving::Reply& reply,
                                  std::chrono::steady_clock::duration elapsed) { router.observe(request, reply, elapsed); };
     serving::Server server(options, handlers);
+    // Declared after the server: destroyed first, while the loop its sockets belong to still exists.
+    AsyncCalls calls(server.loop(), pool);
+    router.use_async_calls(calls);
     if (auto error = server.bind(); !error.empty()) return serving::log::error(error), 1;
     serving::log::info("listening", {{"address", config.listen_host + ":" + std::to_string(server.port())},
                                      {"tls", config.tls_cert.empty() ? "off" : "on"},

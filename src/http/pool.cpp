@@ -107,32 +107,24 @@ bool wait_socket(PGconn* conn, bool for_write, Clock::time_point deadline) {
 
 using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
-// Sends what libpq has queued and collects every result of the one command in flight; returns
-// those with rows.
-std::vector<Result> collect(PGconn* conn, Clock::time_point deadline, std::chrono::milliseconds timeout) {
-    int flushed;
-    while ((flushed = PQflush(conn)) == 1) {
-        if (!wait_socket(conn, true, deadline))
-            throw DbError(DbErrorKind::timeout, "", fmt::format("no answer within {} ms", timeout.count()));
-        if (!PQconsumeInput(conn)) throw ConnectionLost(first_line(PQerrorMessage(conn)));
-    }
-    if (flushed < 0) throw ConnectionLost(first_line(PQerrorMessage(conn)));
-
+// The results of the one command in flight, as libpq completes them: those with rows, and the
+// first error.
+struct Collected {
     std::vector<Result> results;
     std::optional<DbError> failure;
-    for (;;) {
-        while (PQisBusy(conn)) {
-            if (!wait_socket(conn, false, deadline))
-                throw DbError(DbErrorKind::timeout, "",
-                              fmt::format("no answer within {} ms", timeout.count()));
-            if (!PQconsumeInput(conn)) throw ConnectionLost(first_line(PQerrorMessage(conn)));
-        }
+};
+
+// Takes every result libpq has complete, without reading from the socket; true once the
+// command's last result was taken. Shared by the blocking and the event-loop paths, so both map
+// the database's answers to the same errors.
+bool take_results(PGconn* conn, Collected& into) {
+    while (!PQisBusy(conn)) {
         Result result(PQgetResult(conn), &PQclear);
-        if (!result) break;
+        if (!result) return true;
         auto status = PQresultStatus(result.get());
         if (status == PGRES_TUPLES_OK) {
-            results.push_back(std::move(result));
-        } else if (status != PGRES_COMMAND_OK && !failure) {
+            into.results.push_back(std::move(result));
+        } else if (status != PGRES_COMMAND_OK && !into.failure) {
             const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
             const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
             std::string sqlstate = state ? state : "";
@@ -146,12 +138,37 @@ std::vector<Result> collect(PGconn* conn, Clock::time_point deadline, std::chron
                 kind = DbErrorKind::timeout;  // statement_timeout fired
             else if (missing_extension_sqlstate(sqlstate))
                 kind = DbErrorKind::not_installed;
-            failure.emplace(kind, sqlstate, message);
+            into.failure.emplace(kind, sqlstate, message);
         }
     }
+    return false;
+}
+
+// After the last result: the results with rows, or the command's error.
+std::vector<Result> finish(PGconn* conn, Collected& collected) {
     if (PQstatus(conn) == CONNECTION_BAD) throw ConnectionLost(first_line(PQerrorMessage(conn)));
-    if (failure) throw *failure;
-    return results;
+    if (collected.failure) throw *collected.failure;
+    return std::move(collected.results);
+}
+
+// Sends what libpq has queued and collects every result of the one command in flight; returns
+// those with rows.
+std::vector<Result> collect(PGconn* conn, Clock::time_point deadline, std::chrono::milliseconds timeout) {
+    int flushed;
+    while ((flushed = PQflush(conn)) == 1) {
+        if (!wait_socket(conn, true, deadline))
+            throw DbError(DbErrorKind::timeout, "", fmt::format("no answer within {} ms", timeout.count()));
+        if (!PQconsumeInput(conn)) throw ConnectionLost(first_line(PQerrorMessage(conn)));
+    }
+    if (flushed < 0) throw ConnectionLost(first_line(PQerrorMessage(conn)));
+
+    Collected collected;
+    while (!take_results(conn, collected)) {
+        if (!wait_socket(conn, false, deadline))
+            throw DbError(DbErrorKind::timeout, "", fmt::format("no answer within {} ms", timeout.count()));
+        if (!PQconsumeInput(conn)) throw ConnectionLost(first_line(PQerrorMessage(conn)));
+    }
+    return finish(conn, collected);
 }
 
 // A connection that sat idle may have been closed by the server (restart, failover,
@@ -163,6 +180,14 @@ bool went_away_while_idle(PGconn* conn) {
     if (::poll(&p, 1, 0) <= 0) return false;
     if (!PQconsumeInput(conn)) return true;
     return PQstatus(conn) != CONNECTION_OK;
+}
+
+// The event loop's check before it sends: an idle connection that is not open, or on which the
+// server sent anything at all (its goodbye, or the end of the stream), is reopened first.
+bool idle_connection_has_news(PGconn* conn) {
+    if (PQstatus(conn) != CONNECTION_OK) return true;
+    pollfd p{PQsocket(conn), POLLIN, 0};
+    return p.fd < 0 || ::poll(&p, 1, 0) != 0;
 }
 
 bool conninfo_sets(const std::string& conninfo, const char* keyword) {
@@ -208,6 +233,8 @@ struct Pool::Slot {
     // gencontrol.tenant_shard_id's OID in this connection's database, in network byte order, as a
     // binary array names its element type.
     std::uint32_t tenant_shard_id_oid = 0;
+    std::uint64_t connection = 0;  // counts the connections opened, so a watcher sees a new one
+    Collected collected;           // the event-loop path's answer so far (Lease::advance)
 };
 
 Pool::Pool(Options options, Metrics& metrics) : options_(std::move(options)), metrics_(metrics) {
@@ -232,9 +259,21 @@ std::optional<std::string> Pool::conninfo_error(const std::string& conninfo) {
     return why;
 }
 
+std::optional<Pool::Lease> Pool::try_acquire() {
+    std::lock_guard lock(mutex_);
+    // Threads already waiting go first: the event loop must not starve them of freed connections.
+    if (free_.empty() || waiting_ > 0) return std::nullopt;
+    std::size_t slot = free_.back();
+    free_.pop_back();
+    return Lease(this, slot);
+}
+
 Pool::Lease Pool::acquire() {
     std::unique_lock lock(mutex_);
-    if (!freed_.wait_for(lock, options_.acquire_timeout, [&] { return !free_.empty(); }))
+    ++waiting_;
+    bool got = freed_.wait_for(lock, options_.acquire_timeout, [&] { return !free_.empty(); });
+    --waiting_;
+    if (!got)
         throw DbError(DbErrorKind::unavailable, "",
                       fmt::format("all {} database connections stayed busy for {} ms", options_.size,
                                   options_.acquire_timeout.count()));
@@ -291,6 +330,7 @@ bool Pool::ensure_connected(Slot& slot) {
         ++connected_;
     }
     slot.conn = conn;
+    ++slot.connection;
     try {
         if (PQsetnonblocking(conn, 1) != 0) throw ConnectionLost(first_line(PQerrorMessage(conn)));
         auto deadline = Clock::now() + options_.query_timeout;
@@ -329,8 +369,7 @@ bool Pool::ensure_connected(Slot& slot) {
     return true;
 }
 
-void Pool::execute(Slot& slot, Statement statement, const std::vector<DbValue>& params,
-                   const DbRowVisitor& visit) {
+void Pool::send(Slot& slot, Statement statement, const std::vector<DbValue>& params) {
     const auto& s = prepared(statement);
     std::vector<const char*> values;
     std::vector<int> lengths, formats;
@@ -351,6 +390,11 @@ void Pool::execute(Slot& slot, Statement statement, const std::vector<DbValue>& 
     if (!PQsendQueryPrepared(slot.conn, s.name, static_cast<int>(values.size()), values.data(), lengths.data(),
                              formats.data(), s.result_format))
         throw ConnectionLost(first_line(PQerrorMessage(slot.conn)));
+}
+
+void Pool::execute(Slot& slot, Statement statement, const std::vector<DbValue>& params,
+                   const DbRowVisitor& visit) {
+    send(slot, statement, params);
     auto results = collect(slot.conn, Clock::now() + options_.query_timeout, options_.query_timeout);
     for (const auto& result : results) {
         int n_rows = PQntuples(result.get());
@@ -412,6 +456,72 @@ void Pool::Lease::run(Statement statement, const std::vector<DbValue>& params, c
             throw;
         }
     }
+}
+
+Pool::Lease::Step Pool::Lease::begin(Statement statement, const std::vector<DbValue>& params) {
+    Slot& slot = *pool_->slots_[slot_];
+    // Stricter than run(): anything readable on an idle connection (the server's goodbye, which
+    // run() would meet as a lost call and retry) means a reconnect first. The event loop's reactor
+    // is edge-triggered, so bytes that came while nobody waited must be noticed here.
+    if (slot.conn && idle_connection_has_news(slot.conn)) {
+        log::info("database connection was closed while idle; reconnecting");
+        pool_->drop(slot);
+    }
+    if (!slot.conn) return Step::unready;
+    slot.collected = {};
+    try {
+        pool_->send(slot, statement, params);
+        int flushed = PQflush(slot.conn);
+        if (flushed < 0) throw ConnectionLost(first_line(PQerrorMessage(slot.conn)));
+        return flushed == 1 ? Step::write : Step::read;
+    } catch (const ConnectionLost&) {
+        pool_->drop(slot);
+        return Step::lost;
+    }
+}
+
+Pool::Lease::Step Pool::Lease::advance(const DbRowVisitor& visit) {
+    Slot& slot = *pool_->slots_[slot_];
+    try {
+        std::vector<Result> results;
+        try {
+            int flushed = PQflush(slot.conn);
+            if (flushed < 0 || !PQconsumeInput(slot.conn)) throw ConnectionLost(first_line(PQerrorMessage(slot.conn)));
+            if (flushed == 1) return Step::write;
+            if (!take_results(slot.conn, slot.collected)) return Step::read;
+            results = finish(slot.conn, slot.collected);
+        } catch (const ConnectionLost&) {
+            pool_->drop(slot);
+            return Step::lost;
+        }
+        for (const auto& result : results) {
+            int n_rows = PQntuples(result.get());
+            for (int r = 0; r < n_rows; ++r) visit(DbRowView(result.get(), r));
+        }
+        return Step::done;
+    } catch (const DbError& e) {
+        // As run(): a standby's connection stays a standby's, so it is replaced.
+        if (e.kind() != DbErrorKind::query) pool_->drop(slot);
+        pool_->metrics_.count_db_error(db_error_kind_name(e.kind()));
+        throw;
+    }
+}
+
+DbError Pool::Lease::time_out() {
+    // The connection may still be busy with the call: replaced, as run() does after its timeout.
+    pool_->drop(*pool_->slots_[slot_]);
+    pool_->metrics_.count_db_error(db_error_kind_name(DbErrorKind::timeout));
+    return DbError(DbErrorKind::timeout, "",
+                   fmt::format("no answer within {} ms", pool_->options_.query_timeout.count()));
+}
+
+int Pool::Lease::socket() const {
+    const Slot& slot = *pool_->slots_[slot_];
+    return slot.conn ? PQsocket(slot.conn) : -1;
+}
+
+std::uint64_t Pool::Lease::connection() const {
+    return pool_->slots_[slot_]->connection;
 }
 
 }  // namespace gencontrol::http

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -98,6 +99,26 @@ public:
         // arrived (so a retry on a new connection never shows a row twice).
         void run(Statement statement, const std::vector<DbValue>& params, const DbRowVisitor& visit);
 
+        // The steps of run() for a caller that waits on the socket itself (the event loop,
+        // AsyncCalls): none of them waits, connects or retries.
+        enum class Step {
+            unready,  // begin(): closed, or closed by the server while idle; nothing was sent
+            read,     // wait until socket() is readable, then advance()
+            write,    // wait until socket() is writable, then advance()
+            done,     // the whole answer is in and was visited
+            lost,     // the connection broke and was dropped; run() would retry on a new one
+        };
+        // Sends the statement on the open connection.
+        Step begin(Statement statement, const std::vector<DbValue>& params);
+        // Sends what is still queued and reads what arrived. Throws DbError as run() does (counted,
+        // the connection dropped unless the database refused the call itself).
+        Step advance(const DbRowVisitor& visit);
+        // No answer within the query timeout: drops the connection; the error run() would throw.
+        DbError time_out();
+        int socket() const;                // the connection's descriptor, -1 when closed
+        std::uint64_t connection() const;  // changes whenever the slot opens a new connection
+        std::size_t slot() const { return slot_; }
+
     private:
         friend class Pool;
         Lease(Pool* pool, std::size_t slot) : pool_(pool), slot_(slot) {}
@@ -112,6 +133,8 @@ public:
 
     // Waits up to acquire_timeout for a free connection; throws DbError(unavailable) after that.
     Lease acquire();
+    // A free connection now, or nullopt (also while threads wait in acquire()); never waits.
+    std::optional<Lease> try_acquire();
     PoolStats stats() const;
     const Options& options() const { return options_; }
 
@@ -123,6 +146,7 @@ private:
     // Returns true when it had to open a new connection.
     bool ensure_connected(Slot& slot);
     void drop(Slot& slot);
+    void send(Slot& slot, Statement statement, const std::vector<DbValue>& params);
     void execute(Slot& slot, Statement statement, const std::vector<DbValue>& params,
                  const DbRowVisitor& visit);
     void release(std::size_t slot);
@@ -134,6 +158,7 @@ private:
     std::condition_variable freed_;
     std::vector<std::size_t> free_;
     int connected_ = 0;  // guarded by mutex_
+    int waiting_ = 0;    // threads in acquire(), guarded by mutex_
 };
 
 }  // namespace gencontrol::http

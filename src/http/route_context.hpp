@@ -1,11 +1,12 @@
 // What a route handler gets: the request body, the token's claims, and the shared pieces it may
-// call (pool, validate batcher, metrics). Routes know nothing of HTTP plumbing.
+// call (pool, event-loop calls, validate batcher, metrics). Routes know nothing of HTTP plumbing.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string_view>
 
+#include "async_calls.hpp"
 #include "auth.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
@@ -21,6 +22,7 @@ struct RouteContext {
     std::string_view body;
     std::string_view method;              // GET or POST for routes that take both
     std::optional<TokenClaims> claims;    // empty when auth is off
+    AsyncCalls* calls = nullptr;          // calls from the event loop; null: routes use the pool only
 };
 
 // How a route that took its request over (without a thread) answers: with a function that makes

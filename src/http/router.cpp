@@ -32,7 +32,7 @@ constexpr Route kRoutes[] = {
     {"POST", "/upcall/v1/validate", Access::generations_api, validate_route, take_validate},
     {"GET", "/upcall/v1/timeline_import_status", Access::generations_api, import_status_route},
     {"POST", "/upcall/v1/timeline_import_status", Access::generations_api, import_status_route},
-    {"POST", "/debug/v1/attach-hook", Access::admin, attach_hook_route},
+    {"POST", "/debug/v1/attach-hook", Access::admin, attach_hook_route, take_attach_hook},
     {"POST", "/debug/v1/inspect", Access::admin, inspect_route},
     {"GET", "/status", Access::open, status_route},
     {"GET", "/live", Access::open, live_route},
@@ -110,7 +110,7 @@ Reply Router::handle(const serving::Request& request) const {
     }
     const Route& route = *admitted.route;
     std::string_view method = request.method == "HEAD" ? std::string_view("GET") : request.method;
-    RouteContext context{pool_, metrics_, validate_, request.body, method, admitted.claims};
+    RouteContext context{pool_, metrics_, validate_, request.body, method, admitted.claims, calls_};
     return guarded(route.path, [&] { return route.handler(context); });
 }
 
@@ -118,7 +118,7 @@ bool Router::take(const serving::Request& request, const serving::Respond& respo
     const auto* admitted = std::any_cast<Admitted>(&request.state);
     if (!admitted || !admitted->route->take) return false;
     const Route& route = *admitted->route;
-    RouteContext context{pool_, metrics_, validate_, request.body, request.method, admitted->claims};
+    RouteContext context{pool_, metrics_, validate_, request.body, request.method, admitted->claims, calls_};
     return route.take(context, [this, &route, respond](const std::function<Reply()>& reply) {
         respond(guarded(route.path, reply));
     });

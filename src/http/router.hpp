@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "async_calls.hpp"
 #include "auth.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
@@ -19,13 +20,16 @@ namespace gencontrol::http {
 class Router {
 public:
     Router(Pool& pool, const KeyRing& keys, Metrics& metrics, ValidateBatcher& validate, int timeout_seconds);
+    // From then on, take() runs attach-hook's database call on the event loop (the serving core's
+    // loop exists only once the server does, after the router).
+    void use_async_calls(AsyncCalls& calls) { calls_ = &calls; }
 
     // 404, 405, 401, 403 without reading the body; nullopt lets the request go on to handle().
     std::optional<Reply> head(serving::Request& request) const;
     // Runs the route (checking the head again when head() was not called) and maps failures.
     Reply handle(const serving::Request& request) const;
     // On the event loop, after head(): takes over the requests of routes that can wait without a
-    // thread (validate); false lets handle() run on a worker.
+    // thread (validate, attach-hook); false lets handle() run on a worker.
     bool take(const serving::Request& request, const serving::Respond& respond) const;
     void observe(const serving::Request& request, const Reply& reply,
                  std::chrono::steady_clock::duration elapsed) const;
@@ -42,6 +46,7 @@ private:
     Metrics& metrics_;
     ValidateBatcher& validate_;
     int timeout_seconds_;
+    AsyncCalls* calls_ = nullptr;
 };
 
 }  // namespace gencontrol::http

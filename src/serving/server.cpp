@@ -635,6 +635,10 @@ void Server::stop() {
     });
 }
 
+boost::asio::io_context& Server::loop() {
+    return impl_->loop;
+}
+
 std::string Server::reload_tls() {
     std::shared_ptr<ssl::context> fresh;
     if (auto error = impl_->load_tls(fresh); !error.empty()) return error;

@@ -13,6 +13,10 @@
 #include <utility>
 #include <vector>
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace gencontrol::serving {
 
 // One request as the core hands it to a program. Views stay valid until the reply is sent.
@@ -102,6 +106,9 @@ public:
     // Loads the TLS files again; on failure keeps the old ones and returns the error sentence.
     // Open connections keep their session; new handshakes use the new certificate.
     std::string reload_tls();
+    // The event loop every connection runs on, for a program's own non-blocking work there
+    // (Handlers::take): it may add waits and timers, and must answer before stop() completes.
+    boost::asio::io_context& loop();
 
 private:
     struct Impl;
