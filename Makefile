@@ -18,6 +18,8 @@ OBJS = \
 	src/extension/durability.o \
 	src/extension/statements.o \
 	src/extension/node_lock.o \
+	src/extension/layout.o \
+	src/extension/node_epochs.o \
 	src/extension/attach.o \
 	src/extension/shard_lookup.o \
 	src/extension/read_barrier.o \
@@ -25,7 +27,11 @@ OBJS = \
 	src/extension/re_attach.o \
 	src/extension/inspect.o \
 	src/extension/advance_all.o \
-	src/extension/guard_trigger.o
+	src/extension/guard_trigger.o \
+	src/extension/v1_0/attach.o \
+	src/extension/v1_0/re_attach.o \
+	src/extension/v1_0/advance_all.o \
+	src/extension/v1_0/generation_guard.o
 
 # Point the build at another PostgreSQL with `make PG_CONFIG=/path/to/pg_config`; the scripts
 # and tests take their server binaries from the same pg_config.

@@ -1,43 +1,57 @@
-// gen_advance_all: after a restore from backup, lifts every generation (tombstones too)
-// above any that may have been handed out after the backup, in one logged transaction.
+// gen_advance_all: after a restore from backup, lifts every generation (tombstones too) above
+// any that may have been handed out after the backup, in one logged transaction.
 #include <string>
 
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
+#include "layout.hpp"
 #include "prologue.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
 
 namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
 
-// Locks every shard with a generation in key order. A shard that can take the whole margin
-// ($1) is raised by it ('advance_all'); one that cannot is raised to the last generation ($2),
-// or left there, and detached ('exhausted'): one exhausted shard must not block the restore
-// procedure for all the others (finding 3 of issue 9). A shard already at the last generation
-// keeps it: the guard refuses an equal value, so its generation is not in that row's SET at all.
+// Every node row FOR SHARE, in key order, before any shard row: a gen_re_attach (which locks
+// its node's row to bump the epoch) either committed before and its epoch is read below, or
+// waits until this transaction is done. Node rows first: the order every writer takes them in.
+spi::Statement lock_nodes("SELECT 1 FROM gencontrol.nodes ORDER BY node_id FOR SHARE", "");
+
+// Locks every shard with a generation in key order. Adding the margin ($1) to base_generation
+// raises the current generation by it whatever the node's epoch ('advance_all'); a shard that
+// cannot take the whole margin is raised to the last generation ($2), or left there, and
+// detached ('exhausted'): one exhausted shard must not block the restore procedure for all the
+// others (finding 3 of issue 9).
 spi::Statement advance(gencontrol::logged_change(R"SQL(
 locked AS MATERIALIZED (
-    SELECT id, generation, attached_node, generation::bigint + $1 > $2 AS exhausted
-      FROM gencontrol.tenant_shards
-     WHERE generation IS NOT NULL ORDER BY id FOR NO KEY UPDATE),
+    SELECT s.id, s.attached_node,
+           CASE WHEN s.attached_node IS NULL THEN s.base_generation::bigint
+                ELSE s.base_generation::bigint + (n.epoch - s.base_epoch) END AS generation
+      FROM gencontrol.tenant_shards_stored s
+      LEFT JOIN gencontrol.nodes n ON n.node_id = s.attached_node
+     WHERE s.base_generation IS NOT NULL ORDER BY s.id FOR NO KEY UPDATE OF s),
 raised AS (
-    UPDATE gencontrol.tenant_shards t
-       SET generation = least(l.generation::bigint + $1, $2)::integer,
-           attached_node = CASE WHEN l.exhausted THEN NULL ELSE t.attached_node END, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored t
+       SET base_generation = CASE WHEN l.generation + $1 > $2 THEN $2 ELSE t.base_generation + $1 END,
+           attached_node = CASE WHEN l.generation + $1 > $2 THEN NULL ELSE t.attached_node END,
+           base_epoch = CASE WHEN l.generation + $1 > $2 THEN NULL ELSE t.base_epoch END,
+           updated_at = now()
       FROM locked l
      WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < $2
-    RETURNING t.id, l.generation, t.generation AS new_generation, l.attached_node, l.exhausted),
+    RETURNING t.id, l.generation::integer AS generation, least(l.generation + $1, $2)::integer AS new_generation,
+              l.attached_node, l.generation + $1 > $2 AS exhausted),
 stuck AS (
-    UPDATE gencontrol.tenant_shards t
-       SET attached_node = NULL, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored t
+       SET attached_node = NULL, base_generation = $2, base_epoch = NULL, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = $2 AND l.attached_node IS NOT NULL
-    RETURNING t.id, l.generation, l.generation AS new_generation, l.attached_node, true AS exhausted))SQL",
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation >= $2 AND l.attached_node IS NOT NULL
+    RETURNING t.id, l.generation::integer AS generation, $2 AS new_generation, l.attached_node,
+              true AS exhausted))SQL",
                                                  R"SQL(
     SELECT id AS tenant, generation AS old_generation, new_generation, attached_node AS node,
            CASE WHEN exhausted THEN 'exhausted' ELSE 'advance_all' END AS operation, exhausted
@@ -54,12 +68,14 @@ ORDER BY 1, 2)SQL"),
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_advance_all) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_advance_all(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
     std::int32_t margin = PG_GETARG_INT32(0);
     if (margin <= 0)
         pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
                   "gen_advance_all: margin must be positive, got " + std::to_string(margin));
     spi::connect();
+    lock_nodes.run(nullptr, nullptr, false);
     Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
     // Row 0 counts the shards changed; the rows after it are the exhausted ones.
     std::uint64_t rows = advance.run(args, nullptr, false);

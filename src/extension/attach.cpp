@@ -1,111 +1,185 @@
-// gen_attach and gen_detach: the single-shard writers. An attach locks the node (so that
-// node_delete cannot race it), then the shard row, and issues the next generation durably.
+// gen_attach and gen_detach: the single-shard writers. They lock the nodes the shard moves
+// between, then its row, and materialise its current generation (base + the node's epoch growth).
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
+#include "layout.hpp"
+#include "node_epochs.hpp"
 #include "node_lock.hpp"
 #include "prologue.hpp"
+#include "shard_lookup.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
 
 namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
 
-// The column default of tenant_shards.stripe_size (Neon's default stripe, in pages), for an
-// attach that creates a shard without naming one.
+// The column default of tenant_shards_stored.stripe_size (Neon's default stripe, in pages), for
+// an attach that creates a shard without naming one.
 constexpr std::int32_t kDefaultStripeSize = 2048;
 
-// Read after lock_node_for_attach(): a node_delete that committed before is seen, and one
-// that starts later waits for this transaction.
-spi::Statement node_status("SELECT status FROM gencontrol.nodes WHERE node_id = $1", "b");
-
 spi::Statement lock_shard(
-    "SELECT generation, deleted_at IS NOT NULL, attached_node, stripe_size FROM gencontrol.tenant_shards "
-    "WHERE id OPERATOR(gencontrol.=) $1 FOR NO KEY UPDATE",
+    "SELECT base_generation, deleted_at IS NOT NULL, attached_node, stripe_size, base_epoch "
+    "FROM gencontrol.tenant_shards_stored WHERE id OPERATOR(gencontrol.=) $1 FOR NO KEY UPDATE",
     "T");
 
 // Returns one row when it created the shard, none when a concurrent attach created it first.
 spi::Statement insert_shard(gencontrol::logged_change("", R"SQL(
-    INSERT INTO gencontrol.tenant_shards (id, generation, attached_node, stripe_size) VALUES ($1, $2, $3, $4)
+    INSERT INTO gencontrol.tenant_shards_stored (id, base_generation, attached_node, stripe_size, base_epoch)
+    VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (id) DO NOTHING
-    RETURNING id AS tenant, NULL::integer AS old_generation, generation AS new_generation,
+    RETURNING id AS tenant, NULL::integer AS old_generation, base_generation AS new_generation,
               attached_node AS node, 'attach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                            "Tibi");
+                            "Tibib");
 
 // The update, its log entry and the removal of the node from the shard's secondary locations
-// (a node is never both) in one statement: one executor start instead of three. stripe_size is
-// only ever set here when a deleted shard comes back; for a live one it is NULL or unchanged.
+// (a node is never both) in one statement: one executor start instead of three. The new
+// generation is stored with the node's epoch now, so it is the shard's current generation.
+// stripe_size is only ever set here when a deleted shard comes back; for a live one it is NULL
+// or unchanged.
 spi::Statement update_shard(gencontrol::logged_change(R"SQL(
 no_longer_secondary AS (
     DELETE FROM gencontrol.secondary_locations
      WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $3))SQL",
                                                       R"SQL(
-    UPDATE gencontrol.tenant_shards
-       SET generation = $2, attached_node = $3, stripe_size = coalesce($5, stripe_size), deleted_at = NULL,
-           updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored
+       SET base_generation = $2, attached_node = $3, base_epoch = $6, stripe_size = coalesce($5, stripe_size),
+           deleted_at = NULL, updated_at = now()
      WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id AS tenant, $4::integer AS old_generation, generation AS new_generation,
+    RETURNING id AS tenant, $4::integer AS old_generation, base_generation AS new_generation,
               attached_node AS node, 'attach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                            "Tibii");
+                            "Tibiib");
 
+// A detached shard keeps its current generation as base_generation: nothing adds to it then.
 spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
-    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored
+       SET attached_node = NULL, base_generation = $3, base_epoch = NULL, updated_at = now()
      WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
+    RETURNING id AS tenant, base_generation AS old_generation, base_generation AS new_generation,
               $2::bigint AS node, 'detach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                            "Tb");
+                            "Tbi");
 
 std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
     if (PG_ARGISNULL(argument)) return std::nullopt;
     return PG_GETARG_INT32(argument);
 }
 
-void require_attachable_node(std::int64_t node) {
-    gencontrol::lock_node_for_attach(node);
-    Datum args[] = {Int64GetDatum(node)};
-    if (node_status.run(args, nullptr, false) == 0)
+// The shard's row as locked, with its current generation.
+struct LockedShard {
+    bool exists = false;
+    bool live = false;
+    std::optional<std::int32_t> generation;  // current; none before the first attach
+    std::optional<std::int64_t> node;
+    std::int32_t stripe_size = kDefaultStripeSize;
+};
+
+// Node states read with a fresh snapshot once the node locks are held: no gen_re_attach or
+// node_delete of those nodes can be in flight then, so a newer epoch cannot exist.
+class FreshNodes {
+public:
+    FreshNodes() { epochs_.open(pg::call([] { return GetLatestSnapshot(); })); }
+    ~FreshNodes() = default;
+    std::optional<gencontrol::NodeState> find(std::int64_t node) { return epochs_.find(node); }
+    void close() { epochs_.close(); }
+
+private:
+    gencontrol::NodeEpochs epochs_;
+};
+
+// Locks the shard's nodes before its row (the order every writer uses: node locks, node rows,
+// shard rows), then the row. `also` is the node an attach moves the shard to. The node the
+// shard is on is first read without a lock; if the locked row names another (it moved
+// meanwhile), that node is locked too before the row is used.
+LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also) {
+    gencontrol::ShardLookup lookup;
+    lookup.open(pg::call([] { return GetLatestSnapshot(); }));
+    std::optional<std::int64_t> seen = lookup.find(tenant).node;
+    lookup.close();
+
+    std::vector<std::int64_t> nodes;
+    if (also) nodes.push_back(*also);
+    if (seen) nodes.push_back(*seen);
+    std::sort(nodes.begin(), nodes.end());
+    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+    for (std::int64_t node : nodes) gencontrol::lock_node_for_attach(node);
+
+    LockedShard shard;
+    Datum key[] = {tenant};
+    if (lock_shard.run(key, nullptr, false) == 0) return shard;
+    shard.exists = true;
+    shard.live = !spi::bool_value(0, 2);
+    shard.node = spi::int64_value(0, 3);
+    shard.stripe_size = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
+    auto base = spi::int32_value(0, 1);
+    auto base_epoch = spi::int64_value(0, 5);
+    // Rare: moved between the probe and the lock. Waiting here, holding the row, can only meet
+    // a gen_re_attach of that node that wants this very row (an exhausted shard); PostgreSQL's
+    // deadlock detector ends one of the two then.
+    if (shard.node && std::find(nodes.begin(), nodes.end(), *shard.node) == nodes.end())
+        gencontrol::lock_node_for_attach(*shard.node);
+
+    if (shard.node && base) {
+        FreshNodes fresh;
+        auto node = fresh.find(*shard.node);
+        fresh.close();
+        if (!node || !base_epoch)
+            pg::raise(ERRCODE_DATA_CORRUPTED, "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                                                  " is attached to node " + std::to_string(*shard.node) +
+                                                  ", which has no row in gencontrol.nodes");
+        std::int64_t current = gencontrol::current_generation(*base, *base_epoch, node->epoch);
+        if (!gencontrol::is_valid_generation(current))
+            pg::raise(ERRCODE_DATA_CORRUPTED, "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                                                  " has generation " + std::to_string(current) +
+                                                  ", outside 1 .. " + std::to_string(gencontrol::kMaxGeneration));
+        shard.generation = static_cast<std::int32_t>(current);
+    } else {
+        shard.generation = base;
+    }
+    return shard;
+}
+
+// The attach target: registered, not deleted, and its epoch (the node lock is held).
+std::int64_t attachable_node_epoch(std::int64_t node) {
+    FreshNodes fresh;
+    auto state = fresh.find(node);
+    fresh.close();
+    if (!state)
         pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
                   "Register it first with gencontrol.node_register().");
-    bool is_null;
-    Datum status = spi::value(0, 1, &is_null);
-    std::string status_text = pg::call([&] { return TextDatumGetCString(status); });
-    if (status_text == "deleted")
+    if (state->deleted)
         pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                   "node " + std::to_string(node) + " was deleted; nothing can be attached to it");
+    return state->epoch;
 }
 
 std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
                     std::optional<std::int32_t> stripe_size) {
-    require_attachable_node(node);
     // Two tries: a concurrent first attach of the same new shard makes our insert a no-op,
     // and the second lock then finds its row.
     for (int attempt = 0; attempt < 2; ++attempt) {
-        Datum key[] = {tenant};
-        std::optional<std::int32_t> old_generation;
-        bool exists = lock_shard.run(key, nullptr, false) > 0;
-        if (exists) {
-            old_generation = spi::int32_value(0, 1);
-            bool live = !spi::bool_value(0, 2);
-            std::int32_t stored_stripe = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
-            if (live && stripe_size && *stripe_size != stored_stripe)
-                pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                          "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                              " has stripe size " + std::to_string(stored_stripe) + ", not " +
-                              std::to_string(*stripe_size),
-                          "The stripe size is set when the shard is created and never changes.",
-                          "Pass NULL (or the stored value) as stripe_size.");
-        }
+        LockedShard shard = lock_shard_and_nodes(tenant, node);
+        std::int64_t epoch = attachable_node_epoch(node);
+        if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
+            pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                      "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                          " has stripe size " + std::to_string(shard.stripe_size) + ", not " +
+                          std::to_string(*stripe_size),
+                      "The stripe size is set when the shard is created and never changes.",
+                      "Pass NULL (or the stored value) as stripe_size.");
 
-        auto next = gencontrol::next_generation(old_generation, min_generation);
+        auto next = gencontrol::next_generation(shard.generation, min_generation);
         if (!next)
             pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
                       "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
@@ -113,14 +187,18 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
                       "Generations never wrap: a wrapped generation would be lower than one already issued.",
                       "Give the tenant shard a new id (for example a new shard count).");
 
-        if (exists) {
-            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
-                           Int32GetDatum(old_generation.value_or(0)), Int32GetDatum(stripe_size.value_or(0))};
-            char nulls[] = {' ', ' ', ' ', old_generation ? ' ' : 'n', stripe_size ? ' ' : 'n', '\0'};
+        if (shard.exists) {
+            Datum row[] = {tenant,
+                           Int32GetDatum(*next),
+                           Int64GetDatum(node),
+                           Int32GetDatum(shard.generation.value_or(0)),
+                           Int32GetDatum(stripe_size.value_or(0)),
+                           Int64GetDatum(epoch)};
+            char nulls[] = {' ', ' ', ' ', shard.generation ? ' ' : 'n', stripe_size ? ' ' : 'n', ' ', '\0'};
             update_shard.run(row, nulls, false);
         } else {
             Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
-                           Int32GetDatum(stripe_size.value_or(kDefaultStripeSize))};
+                           Int32GetDatum(stripe_size.value_or(kDefaultStripeSize)), Int64GetDatum(epoch)};
             if (insert_shard.run(row, nullptr, false) == 0) continue;
         }
         gencontrol::issue_durably();
@@ -135,6 +213,7 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_attach) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_attach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_attach", {0, 1}, "tenant and node");
     auto min_generation = optional_int32(fcinfo, 2);
     if (min_generation && !gencontrol::is_valid_generation(*min_generation))
@@ -153,17 +232,16 @@ GENCONTROL_FUNCTION(gen_attach) {
 }
 
 GENCONTROL_FUNCTION(gen_detach) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_detach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
     Datum tenant = PG_GETARG_DATUM(0);
     spi::connect();
-    Datum key[] = {tenant};
+    LockedShard shard = lock_shard_and_nodes(tenant, std::nullopt);
     // Detaching an unknown, deleted or detached shard is already done: callers retry.
-    if (lock_shard.run(key, nullptr, false) > 0 && !spi::bool_value(0, 2)) {
-        if (auto node = spi::int64_value(0, 3)) {
-            Datum args[] = {tenant, Int64GetDatum(*node)};
-            detach_shard.run(args, nullptr, false);
-            gencontrol::issue_durably();
-        }
+    if (shard.exists && shard.live && shard.node && shard.generation) {
+        Datum args[] = {tenant, Int64GetDatum(*shard.node), Int32GetDatum(*shard.generation)};
+        detach_shard.run(args, nullptr, false);
+        gencontrol::issue_durably();
     }
     spi::finish();
     return Datum(0);

@@ -40,6 +40,9 @@ void lock_node_for_attach(std::int64_t node) {
 void lock_node_for_delete(std::int64_t node) {
     lock_node(node, ExclusiveLock);
 }
+void lock_node_for_re_attach(std::int64_t node) {
+    lock_node(node, ExclusiveLock);
+}
 
 void register_node_lock_invalidation() {
     CacheRegisterRelcacheCallback(forget_nodes_table, Datum(0));

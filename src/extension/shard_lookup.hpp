@@ -1,21 +1,26 @@
-// Primary-key probes of gencontrol.tenant_shards straight through the index, under a snapshot
+// Primary-key probes of a tenant shard's stored row straight through the index, under a snapshot
 // the caller chooses: gen_validate's hot path, without SQL planning or executor start-up.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
+#include "node_epochs.hpp"
 #include "pg.hpp"
 
 namespace gencontrol {
 
 struct ShardState {
-    bool known = false;           // a live (not deleted) row exists
-    std::int64_t generation = 0;  // 0 when the shard has no generation yet
+    bool known = false;                 // a live (not deleted) row exists
+    std::int64_t generation = 0;        // the current one; 0 when the shard has no generation yet
+    std::optional<std::int64_t> node;   // the attached node
 };
 
 // Opens the table and its primary-key index for the duration of one SQL call. Must be used
 // between open() and close() only; a PostgreSQL error in between aborts the transaction,
-// which releases the scan, the relations and the snapshot.
+// which releases the scan, the relations and the snapshot. On a 1.1 schema it reads
+// tenant_shards_stored and adds the node's epoch (read under the same snapshot); on a 1.0 one,
+// the generation column of the table tenant_shards.
 class ShardLookup {
 public:
     void open(Snapshot snapshot);
@@ -28,6 +33,8 @@ private:
     IndexScanDesc scan_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
     Snapshot snapshot_ = nullptr;
+    bool node_epochs_ = false;
+    NodeEpochs epochs_;
 };
 
 // Registers the relcache invalidation callback that forgets the table's cached shape; called
