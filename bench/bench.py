@@ -160,7 +160,8 @@ class Bench:
         return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
 
     def vacuum(self):
-        self.psql("VACUUM (ANALYZE) gencontrol.tenant_shards, gencontrol.nodes, gencontrol.generation_log, "
+        self.psql("VACUUM (ANALYZE) gencontrol.tenant_shards_stored, gencontrol.nodes, gencontrol.generation_log_entries, "
+                  "gencontrol.re_attach_log, "
                   "bench.plain_shards, bench.plain_nodes, bench.neon_tenant_shards, bench.neon_nodes")
 
     def work(self, name):

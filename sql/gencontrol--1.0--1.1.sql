@@ -653,7 +653,13 @@ BEGIN
                                   WHERE t.id OPERATOR(gencontrol.>=) first_id
                                     AND t.id OPERATOR(gencontrol.<=) last_id AND t.deleted_at IS NULL)
              ORDER BY n.node_id FOR SHARE) n;
-    -- A parent's current generation: its nodes' rows are locked, so their epochs stand still.
+    -- The parents' rows locked first, then their current generations read in a statement of
+    -- their own (a join in the locking statement could be re-checked against a stale node row).
+    -- Their nodes' rows are locked, so the epochs stand still.
+    PERFORM 1 FROM gencontrol.tenant_shards_stored t
+     WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
+       AND t.deleted_at IS NULL
+     ORDER BY t.id FOR NO KEY UPDATE;
     FOR parent IN
         SELECT t.id,
                CASE WHEN t.attached_node IS NULL THEN t.base_generation
@@ -663,7 +669,7 @@ BEGIN
           LEFT JOIN gencontrol.nodes n ON n.node_id = t.attached_node
          WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
            AND t.deleted_at IS NULL
-         ORDER BY t.id FOR NO KEY UPDATE OF t
+         ORDER BY t.id
     LOOP
         parent_ids := parent_ids || parent.id;
         parent_generations := parent_generations || parent.generation;
@@ -892,15 +898,15 @@ BEGIN
         SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
         PERFORM 1 FROM gencontrol.nodes n WHERE n.node_id = seen_node FOR SHARE;
-        SELECT t.attached_node, t.deleted_at,
-               CASE WHEN t.attached_node IS NULL THEN t.base_generation
-                    ELSE (t.base_generation::bigint + (n.epoch - t.base_epoch))::integer END
-          INTO shard_node, shard_deleted_at, current_generation
-          FROM gencontrol.tenant_shards_stored t LEFT JOIN gencontrol.nodes n ON n.node_id = t.attached_node
-         WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant
-           FOR SHARE OF t;
+        SELECT t.attached_node, t.deleted_at INTO shard_node, shard_deleted_at
+          FROM gencontrol.tenant_shards_stored t
+         WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant FOR SHARE;
         EXIT WHEN NOT FOUND OR shard_node IS NOT DISTINCT FROM seen_node;  -- else it moved meanwhile
     END LOOP;
+    IF FOUND THEN
+        SELECT t.generation INTO current_generation FROM gencontrol.tenant_shards t
+         WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
+    END IF;
     IF NOT FOUND OR shard_deleted_at IS NOT NULL THEN
         RAISE EXCEPTION 'tenant shard % is not known', tenant USING ERRCODE = 'no_data_found';
     END IF;

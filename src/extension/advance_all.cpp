@@ -22,7 +22,16 @@ namespace {
 // waits until this transaction is done. Node rows first: the order every writer takes them in.
 spi::Statement lock_nodes("SELECT 1 FROM gencontrol.nodes ORDER BY node_id FOR SHARE", "");
 
-// Locks every shard with a generation in key order. Adding the margin ($1) to base_generation
+// Every shard with a generation, row-locked in key order before its generation is read below:
+// a join to nodes inside the locking statement could be re-checked, after a concurrent attach
+// moved the shard, against the old node's row.
+spi::Statement lock_shards(
+    "SELECT 1 FROM gencontrol.tenant_shards_stored WHERE base_generation IS NOT NULL ORDER BY id "
+    "FOR NO KEY UPDATE",
+    "");
+
+// Raises every locked shard (the locks make its row and its node's epoch stand still, so a
+// fresh snapshot reads its current generation). Adding the margin ($1) to base_generation
 // raises the current generation by it whatever the node's epoch ('advance_all'); a shard that
 // cannot take the whole margin is raised to the last generation ($2), or left there, and
 // detached ('exhausted'): one exhausted shard must not block the restore procedure for all the
@@ -34,7 +43,7 @@ locked AS MATERIALIZED (
                 ELSE s.base_generation::bigint + (n.epoch - s.base_epoch) END AS generation
       FROM gencontrol.tenant_shards_stored s
       LEFT JOIN gencontrol.nodes n ON n.node_id = s.attached_node
-     WHERE s.base_generation IS NOT NULL ORDER BY s.id FOR NO KEY UPDATE OF s),
+     WHERE s.base_generation IS NOT NULL),
 raised AS (
     UPDATE gencontrol.tenant_shards_stored t
        SET base_generation = CASE WHEN l.generation + $1 > $2 THEN $2 ELSE t.base_generation + $1 END,
@@ -76,6 +85,7 @@ GENCONTROL_FUNCTION(gen_advance_all) {
                   "gen_advance_all: margin must be positive, got " + std::to_string(margin));
     spi::connect();
     lock_nodes.run(nullptr, nullptr, false);
+    lock_shards.run(nullptr, nullptr, false);
     Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
     // Row 0 counts the shards changed; the rows after it are the exhausted ones.
     std::uint64_t rows = advance.run(args, nullptr, false);
