@@ -79,6 +79,12 @@ ALTER TABLE gencontrol.tenant_shards_stored
         CHECK (CASE WHEN attached_node IS NULL THEN base_epoch IS NULL
                     ELSE base_epoch IS NOT NULL AND base_generation IS NOT NULL END);
 ALTER TABLE gencontrol.generation_log RENAME TO generation_log_entries;
+-- gen_re_attach reads a node's shards in primary-key order from this index alone (an
+-- index-only scan where the visibility map allows): it carries what re-attach returns.
+DROP INDEX gencontrol.tenant_shards_attached_node;
+CREATE INDEX tenant_shards_attached_node ON gencontrol.tenant_shards_stored (attached_node, id)
+    INCLUDE (base_generation, base_epoch, stripe_size)
+    WHERE attached_node IS NOT NULL;
 
 -- One row per gen_re_attach: the node, its new epoch, and every shard it bumped with the
 -- generation it had before (the new one is one more). The view generation_log unnests it.
@@ -98,6 +104,11 @@ SELECT pg_catalog.pg_extension_config_dump('gencontrol.re_attach_log', '');
 
 CREATE FUNCTION gencontrol.nodes_guard() RETURNS trigger
     AS 'MODULE_PATHNAME' LANGUAGE C;
+
+-- (1.1) The shared side: every writer that reads or moves a generation of a shard on the node
+-- holds it, so gen_re_attach (which holds it exclusively) cannot bump the node's epoch meanwhile.
+CREATE FUNCTION gencontrol.node_lock_shared(node bigint) RETURNS void
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
 -- A shard's current generation never decreases, and a shard that moves to another node gets a
 -- higher one, whoever writes the row (even the table owner with a direct UPDATE). AFTER with a
@@ -573,15 +584,17 @@ BEGIN
     IF tenant IS NULL THEN
         RAISE EXCEPTION 'tenant_delete: tenant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    -- The node's row, then the shard's: the order gen_re_attach takes them in. Holding the node
-    -- row shared keeps its epoch, and with it the generation kept below, from moving.
+    -- The node's lock, then the shard's row: the order of every writer. Holding the node lock
+    -- shared keeps gen_re_attach from bumping its epoch, and with it the generation kept below.
     LOOP
         SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
         IF NOT FOUND THEN
             RETURN;  -- deleting what is not there is done already: callers retry
         END IF;
-        PERFORM 1 FROM gencontrol.nodes n WHERE n.node_id = seen_node FOR SHARE;
+        IF seen_node IS NOT NULL THEN
+            PERFORM gencontrol.node_lock_shared(seen_node);
+        END IF;
         SELECT t.base_generation, t.base_epoch, t.attached_node, t.deleted_at INTO shard
           FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant FOR UPDATE;
@@ -644,18 +657,19 @@ BEGIN
     first_id := gencontrol.tenant_shard(tenant, 0, 0);
     last_id := gencontrol.tenant_shard(tenant, 254, 255);
 
-    -- Node rows first, then shard rows: the order gen_re_attach takes them in. A re-attach of
-    -- a parent's node then either bumps the parents before the split copies their generations,
-    -- or waits and sees the children (the race Neon's two-step split leaves open).
-    SELECT array_agg(n.node_id ORDER BY n.node_id) INTO locked_nodes
-      FROM (SELECT n.node_id FROM gencontrol.nodes n
-             WHERE n.node_id IN (SELECT t.attached_node FROM gencontrol.tenant_shards_stored t
-                                  WHERE t.id OPERATOR(gencontrol.>=) first_id
-                                    AND t.id OPERATOR(gencontrol.<=) last_id AND t.deleted_at IS NULL)
-             ORDER BY n.node_id FOR SHARE) n;
+    -- Node locks first, then shard rows: the order of every writer. A re-attach of a parent's
+    -- node (which holds the node lock exclusively) then either bumps the parents before the
+    -- split copies their generations, or waits and sees the children (the race Neon's two-step
+    -- split leaves open).
+    SELECT array_agg(DISTINCT t.attached_node ORDER BY t.attached_node) INTO locked_nodes
+      FROM gencontrol.tenant_shards_stored t
+     WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
+       AND t.deleted_at IS NULL AND t.attached_node IS NOT NULL;
+    PERFORM gencontrol.node_lock_shared(x)
+       FROM (SELECT unnest(locked_nodes) AS x ORDER BY 1) AS sorted;
     -- The parents' rows locked first, then their current generations read in a statement of
     -- their own (a join in the locking statement could be re-checked against a stale node row).
-    -- Their nodes' rows are locked, so the epochs stand still.
+    -- Their nodes are locked, so the epochs stand still.
     PERFORM 1 FROM gencontrol.tenant_shards_stored t
      WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
        AND t.deleted_at IS NULL
@@ -890,14 +904,16 @@ BEGIN
         RAISE EXCEPTION 'timeline_import_set_status: status is larger than 64 kB'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The node's row FOR SHARE conflicts with the lock gen_re_attach takes on it, and the shard's
-    -- row FOR SHARE with the one every attach and detach takes: a change that supersedes this
+    -- The node's lock (shared) conflicts with the one gen_re_attach holds, and the shard's row
+    -- FOR SHARE with the one every attach and detach takes: a change that supersedes this
     -- generation commits before this check or waits until this write is done, so a stale node
-    -- can never overwrite the progress of a newer one. Node row first: gen_re_attach's order.
+    -- can never overwrite the progress of a newer one. Node lock first: every writer's order.
     LOOP
         SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
-        PERFORM 1 FROM gencontrol.nodes n WHERE n.node_id = seen_node FOR SHARE;
+        IF seen_node IS NOT NULL THEN
+            PERFORM gencontrol.node_lock_shared(seen_node);
+        END IF;
         SELECT t.attached_node, t.deleted_at INTO shard_node, shard_deleted_at
           FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant FOR SHARE;
@@ -1022,6 +1038,7 @@ REVOKE EXECUTE ON FUNCTION
     gencontrol.node_fields_check(text, bigint, text, integer, text, integer, text, integer, text, integer),
     gencontrol.import_status_is_valid(jsonb),
     gencontrol.node_lock_for_delete(bigint),
+    gencontrol.node_lock_shared(bigint),
     gencontrol.tenant_shards_guard(),
     gencontrol.nodes_guard(),
     gencontrol.tenant_shards_write()
@@ -1162,6 +1179,8 @@ COMMENT ON FUNCTION gencontrol.import_status_is_valid(jsonb) IS
 'Internal: true for a ShardImportStatus: {"InProgress": null | {...}}, "Done" or {"Error": "..."}';
 COMMENT ON FUNCTION gencontrol.gen_advance_all(integer) IS
 'After a restore from backup: adds margin to every shard''s generation in one transaction and returns the number of shards changed. A shard that cannot take the whole margin is raised to 2147483647 and detached with a WARNING (logged as exhausted)';
+COMMENT ON FUNCTION gencontrol.node_lock_shared(bigint) IS
+'Internal: takes the node''s lock shared until the end of the transaction, as every writer of a generation of a shard on the node does (gen_re_attach and node_delete take it exclusively). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON FUNCTION gencontrol.node_lock_for_delete(bigint) IS
 'Takes the node''s lock exclusively until the end of the transaction (node_delete does, so no attach to the node is in flight). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON TABLE gencontrol.timeline_import_shards IS

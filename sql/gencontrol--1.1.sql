@@ -145,7 +145,7 @@ CREATE TABLE gencontrol.nodes (
 -- base_generation + (node epoch now - base_epoch) while attached: gen_re_attach bumps the node's
 -- epoch, one row, instead of rewriting every shard row. gen_attach and gen_detach materialise
 -- the current generation into base_generation when a shard moves.
--- Generation changes touch no indexed column; the free space keeps them heap-only (HOT).
+-- The free space keeps updates that change no indexed column heap-only (HOT).
 CREATE TABLE gencontrol.tenant_shards_stored (
     id              gencontrol.tenant_shard_id CONSTRAINT tenant_shards_pkey PRIMARY KEY,
     base_generation integer CONSTRAINT tenant_shards_generation_check CHECK (base_generation >= 1),
@@ -164,8 +164,10 @@ CREATE TABLE gencontrol.tenant_shards_stored (
                     ELSE base_epoch IS NOT NULL AND base_generation IS NOT NULL END)
 ) WITH (fillfactor = 70);
 
--- gen_re_attach reads a node's shards in primary-key order from this index.
+-- gen_re_attach reads a node's shards in primary-key order from this index alone (an
+-- index-only scan where the visibility map allows): it carries what re-attach returns.
 CREATE INDEX tenant_shards_attached_node ON gencontrol.tenant_shards_stored (attached_node, id)
+    INCLUDE (base_generation, base_epoch, stripe_size)
     WHERE attached_node IS NOT NULL;
 
 CREATE TABLE gencontrol.secondary_locations (
@@ -368,6 +370,11 @@ SELECT r.log_id, x.tenant, x.old_generation, x.old_generation + 1, r.node, 're_a
 
 -- The exclusive side of the per-node lock that every gen_attach holds shared.
 CREATE FUNCTION gencontrol.node_lock_for_delete(node bigint) RETURNS void
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+-- (1.1) The shared side: every writer that reads or moves a generation of a shard on the node
+-- holds it, so gen_re_attach (which holds it exclusively) cannot bump the node's epoch meanwhile.
+CREATE FUNCTION gencontrol.node_lock_shared(node bigint) RETURNS void
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
 -- Raises a clear error when called on a hot standby; used by every PL/pgSQL writer below.
@@ -759,15 +766,17 @@ BEGIN
     IF tenant IS NULL THEN
         RAISE EXCEPTION 'tenant_delete: tenant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    -- The node's row, then the shard's: the order gen_re_attach takes them in. Holding the node
-    -- row shared keeps its epoch, and with it the generation kept below, from moving.
+    -- The node's lock, then the shard's row: the order of every writer. Holding the node lock
+    -- shared keeps gen_re_attach from bumping its epoch, and with it the generation kept below.
     LOOP
         SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
         IF NOT FOUND THEN
             RETURN;  -- deleting what is not there is done already: callers retry
         END IF;
-        PERFORM 1 FROM gencontrol.nodes n WHERE n.node_id = seen_node FOR SHARE;
+        IF seen_node IS NOT NULL THEN
+            PERFORM gencontrol.node_lock_shared(seen_node);
+        END IF;
         SELECT t.base_generation, t.base_epoch, t.attached_node, t.deleted_at INTO shard
           FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant FOR UPDATE;
@@ -830,18 +839,19 @@ BEGIN
     first_id := gencontrol.tenant_shard(tenant, 0, 0);
     last_id := gencontrol.tenant_shard(tenant, 254, 255);
 
-    -- Node rows first, then shard rows: the order gen_re_attach takes them in. A re-attach of
-    -- a parent's node then either bumps the parents before the split copies their generations,
-    -- or waits and sees the children (the race Neon's two-step split leaves open).
-    SELECT array_agg(n.node_id ORDER BY n.node_id) INTO locked_nodes
-      FROM (SELECT n.node_id FROM gencontrol.nodes n
-             WHERE n.node_id IN (SELECT t.attached_node FROM gencontrol.tenant_shards_stored t
-                                  WHERE t.id OPERATOR(gencontrol.>=) first_id
-                                    AND t.id OPERATOR(gencontrol.<=) last_id AND t.deleted_at IS NULL)
-             ORDER BY n.node_id FOR SHARE) n;
+    -- Node locks first, then shard rows: the order of every writer. A re-attach of a parent's
+    -- node (which holds the node lock exclusively) then either bumps the parents before the
+    -- split copies their generations, or waits and sees the children (the race Neon's two-step
+    -- split leaves open).
+    SELECT array_agg(DISTINCT t.attached_node ORDER BY t.attached_node) INTO locked_nodes
+      FROM gencontrol.tenant_shards_stored t
+     WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
+       AND t.deleted_at IS NULL AND t.attached_node IS NOT NULL;
+    PERFORM gencontrol.node_lock_shared(x)
+       FROM (SELECT unnest(locked_nodes) AS x ORDER BY 1) AS sorted;
     -- The parents' rows locked first, then their current generations read in a statement of
     -- their own (a join in the locking statement could be re-checked against a stale node row).
-    -- Their nodes' rows are locked, so the epochs stand still.
+    -- Their nodes are locked, so the epochs stand still.
     PERFORM 1 FROM gencontrol.tenant_shards_stored t
      WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
        AND t.deleted_at IS NULL
@@ -1076,14 +1086,16 @@ BEGIN
         RAISE EXCEPTION 'timeline_import_set_status: status is larger than 64 kB'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The node's row FOR SHARE conflicts with the lock gen_re_attach takes on it, and the shard's
-    -- row FOR SHARE with the one every attach and detach takes: a change that supersedes this
+    -- The node's lock (shared) conflicts with the one gen_re_attach holds, and the shard's row
+    -- FOR SHARE with the one every attach and detach takes: a change that supersedes this
     -- generation commits before this check or waits until this write is done, so a stale node
-    -- can never overwrite the progress of a newer one. Node row first: gen_re_attach's order.
+    -- can never overwrite the progress of a newer one. Node lock first: every writer's order.
     LOOP
         SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
-        PERFORM 1 FROM gencontrol.nodes n WHERE n.node_id = seen_node FOR SHARE;
+        IF seen_node IS NOT NULL THEN
+            PERFORM gencontrol.node_lock_shared(seen_node);
+        END IF;
         SELECT t.attached_node, t.deleted_at INTO shard_node, shard_deleted_at
           FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant FOR SHARE;
@@ -1207,6 +1219,7 @@ REVOKE EXECUTE ON FUNCTION
     gencontrol.node_fields_check(text, bigint, text, integer, text, integer, text, integer, text, integer),
     gencontrol.import_status_is_valid(jsonb),
     gencontrol.node_lock_for_delete(bigint),
+    gencontrol.node_lock_shared(bigint),
     gencontrol.tenant_shards_guard(),
     gencontrol.nodes_guard(),
     gencontrol.tenant_shards_write()
@@ -1347,6 +1360,8 @@ COMMENT ON FUNCTION gencontrol.import_status_is_valid(jsonb) IS
 'Internal: true for a ShardImportStatus: {"InProgress": null | {...}}, "Done" or {"Error": "..."}';
 COMMENT ON FUNCTION gencontrol.gen_advance_all(integer) IS
 'After a restore from backup: adds margin to every shard''s generation in one transaction and returns the number of shards changed. A shard that cannot take the whole margin is raised to 2147483647 and detached with a WARNING (logged as exhausted)';
+COMMENT ON FUNCTION gencontrol.node_lock_shared(bigint) IS
+'Internal: takes the node''s lock shared until the end of the transaction, as every writer of a generation of a shard on the node does (gen_re_attach and node_delete take it exclusively). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON FUNCTION gencontrol.node_lock_for_delete(bigint) IS
 'Takes the node''s lock exclusively until the end of the transaction (node_delete does, so no attach to the node is in flight). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON TABLE gencontrol.timeline_import_shards IS

@@ -1,12 +1,14 @@
 // gen_advance_all: after a restore from backup, lifts every generation (tombstones too) above
 // any that may have been handed out after the backup, in one logged transaction.
 #include <string>
+#include <vector>
 
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
 #include "layout.hpp"
+#include "node_lock.hpp"
 #include "prologue.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
@@ -17,10 +19,10 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
-// Every node row FOR SHARE, in key order, before any shard row: a gen_re_attach (which locks
-// its node's row to bump the epoch) either committed before and its epoch is read below, or
-// waits until this transaction is done. Node rows first: the order every writer takes them in.
-spi::Statement lock_nodes("SELECT 1 FROM gencontrol.nodes ORDER BY node_id FOR SHARE", "");
+// Every node, in key order: its lock is taken shared before any shard row, so a gen_re_attach
+// (which holds it exclusively while it bumps the epoch) either committed before and its epoch
+// is read below, or waits until this transaction is done.
+spi::Statement all_nodes("SELECT node_id FROM gencontrol.nodes ORDER BY node_id", "");
 
 // Every shard with a generation, row-locked in key order before its generation is read below:
 // a join to nodes inside the locking statement could be re-checked, after a concurrent attach
@@ -84,7 +86,10 @@ GENCONTROL_FUNCTION(gen_advance_all) {
         pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
                   "gen_advance_all: margin must be positive, got " + std::to_string(margin));
     spi::connect();
-    lock_nodes.run(nullptr, nullptr, false);
+    std::uint64_t nodes = all_nodes.run(nullptr, nullptr, true);
+    std::vector<std::int64_t> node_ids;
+    for (std::uint64_t row = 0; row < nodes; ++row) node_ids.push_back(spi::int64_value(row, 1).value_or(0));
+    for (std::int64_t node : node_ids) gencontrol::lock_node_shared(node);
     lock_shards.run(nullptr, nullptr, false);
     Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
     // Row 0 counts the shards changed; the rows after it are the exhausted ones.

@@ -113,7 +113,7 @@ LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also)
     if (seen) nodes.push_back(*seen);
     std::sort(nodes.begin(), nodes.end());
     nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-    for (std::int64_t node : nodes) gencontrol::lock_node_for_attach(node);
+    for (std::int64_t node : nodes) gencontrol::lock_node_shared(node);
 
     LockedShard shard;
     Datum key[] = {tenant};
@@ -124,11 +124,12 @@ LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also)
     shard.stripe_size = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
     auto base = spi::int32_value(0, 1);
     auto base_epoch = spi::int64_value(0, 5);
-    // Rare: moved between the probe and the lock. Waiting here, holding the row, can only meet
-    // a gen_re_attach of that node that wants this very row (an exhausted shard); PostgreSQL's
-    // deadlock detector ends one of the two then.
+    // Moved since the probe: lock that node too. This waits holding the row, but every lock that
+    // can stand in the way is a shared node lock (compatible) or an exclusive one queued behind
+    // them, which PostgreSQL's deadlock check lets this request pass; only a gen_re_attach that
+    // must detach this very row (an exhausted shard) makes a real cycle, which it then breaks.
     if (shard.node && std::find(nodes.begin(), nodes.end(), *shard.node) == nodes.end())
-        gencontrol::lock_node_for_attach(*shard.node);
+        gencontrol::lock_node_shared(*shard.node);
 
     if (shard.node && base) {
         FreshNodes fresh;

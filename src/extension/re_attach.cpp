@@ -1,17 +1,15 @@
 // gen_re_attach: a node restarted. It bumps the node's epoch (one row), which raises the current
 // generation of every shard attached to it by one, lists them, and logs them in one row.
 //
-// Why this is linearizable without touching the shard rows: every writer that reads or moves a
-// shard's generation holds a lock on the shard's node that conflicts with what gen_re_attach
-// holds on it until it commits. gen_attach and gen_detach share the node's heavyweight lock
-// (node_lock.cpp) for the node a shard leaves and the one it joins; gen_re_attach and
-// node_delete take it exclusively. The PL/pgSQL writers (tenant_delete, tenant_shard_split,
-// timeline_import_set_status) and gen_advance_all lock the node's row FOR SHARE, which conflicts
-// with the row lock gen_re_attach takes to bump the epoch. So while a re-attach of node N is in
-// flight, no other transaction can compute, materialise or move a generation of a shard on N,
-// and every such transaction that starts after it commits reads the new epoch (it reads epochs
-// with a fresh snapshot, taken after its lock was granted). Lock order everywhere: node locks,
-// then node rows, then shard rows.
+// Why this is linearizable without touching the shard rows: every writer that reads,
+// materialises or moves a shard's generation holds the heavyweight lock of the shard's node
+// (node_lock.cpp) shared until it commits: gen_attach and gen_detach for the node a shard leaves
+// and the one it joins, tenant_delete, tenant_shard_split and timeline_import_set_status through
+// gencontrol.node_lock_shared(), gen_advance_all for every node. gen_re_attach (like node_delete)
+// takes it exclusively. So while a re-attach of node N is in flight no other transaction can
+// compute, materialise or move a generation of a shard on N, and every one that is granted the
+// lock after it commits reads the new epoch (epochs are read with a fresh snapshot, taken after
+// the lock was granted). Lock order everywhere: node locks, then node rows, then shard rows.
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,8 +31,8 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
-// The node's row, locked against node_set_status, the PL/pgSQL writers' FOR SHARE and a
-// concurrent re-attach; its epoch read from the locked (newest) version.
+// The node's row, locked against node_set_status and node_register; its epoch read from the
+// locked (newest) version.
 spi::Statement lock_node_row(
     "SELECT status, owner_role, epoch FROM gencontrol.nodes WHERE node_id = $1 FOR NO KEY UPDATE", "b");
 

@@ -72,8 +72,9 @@ SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE
               'all tables are registered with pg_extension_config_dump');
 SELECT ok((SELECT reloptions @> ARRAY['fillfactor=70'] FROM pg_class WHERE oid = 'gencontrol.tenant_shards_stored'::regclass),
           'tenant_shards_stored leaves room for HOT generation updates');
-SELECT has_index('gencontrol', 'tenant_shards_stored', 'tenant_shards_attached_node', ARRAY['attached_node', 'id'],
-                 'index for gen_re_attach');
+SELECT has_index('gencontrol', 'tenant_shards_stored', 'tenant_shards_attached_node',
+                 ARRAY['attached_node', 'id', 'base_generation', 'base_epoch', 'stripe_size'],
+                 'index for gen_re_attach: keyed by (attached_node, id), carrying what it returns');
 SELECT trigger_is('gencontrol', 'tenant_shards_stored', 'tenant_shards_generation_only_grows', 'gencontrol', 'tenant_shards_guard',
                   'the guard trigger is on tenant_shards_stored');
 SELECT trigger_is('gencontrol', 'nodes', 'nodes_epoch_only_grows', 'gencontrol', 'nodes_guard',

@@ -22,7 +22,7 @@ namespace {
 // attach that creates a shard without naming one.
 constexpr std::int32_t kDefaultStripeSize = 2048;
 
-// Read after lock_node_for_attach(): a node_delete that committed before is seen, and one
+// Read after lock_node_shared(): a node_delete that committed before is seen, and one
 // that starts later waits for this transaction.
 spi::Statement node_status("SELECT status FROM gencontrol.nodes WHERE node_id = $1", "b");
 
@@ -71,7 +71,7 @@ std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument
 }
 
 void require_attachable_node(std::int64_t node) {
-    gencontrol::lock_node_for_attach(node);
+    gencontrol::lock_node_shared(node);
     Datum args[] = {Int64GetDatum(node)};
     if (node_status.run(args, nullptr, false) == 0)
         pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
