@@ -20,6 +20,7 @@ OBJS = \
 	src/extension/node_lock.o \
 	src/extension/layout.o \
 	src/extension/node_epochs.o \
+	src/extension/attached_shards.o \
 	src/extension/attach.o \
 	src/extension/shard_lookup.o \
 	src/extension/read_barrier.o \

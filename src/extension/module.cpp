@@ -2,6 +2,7 @@
 // Loading the library registers the transaction callback that makes generations durable and
 // the cache invalidation callbacks behind the saved plans, the direct index probes and the
 // node locks, and the settings.
+#include "attached_shards.hpp"
 #include "durability.hpp"
 #include "layout.hpp"
 #include "node_epochs.hpp"
@@ -22,6 +23,7 @@ void _PG_init(void) {
     gencontrol::register_node_lock_invalidation();
     gencontrol::register_layout_invalidation();
     gencontrol::register_node_epochs_invalidation();
+    gencontrol::register_attached_shards_invalidation();
     // Superuser only: a session that turned it off could be answered from a cut-off primary's
     // stale state, which is what the barrier exists to prevent.
     DefineCustomBoolVariable(

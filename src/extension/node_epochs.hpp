@@ -15,9 +15,12 @@ struct NodeState {
     bool deleted = false;
 };
 
-// Probes gencontrol.nodes by primary key under one snapshot for the duration of one SQL call,
-// remembering each node it has read (a batch validate meets the same few nodes many times).
-// A PostgreSQL error in between aborts the transaction, which releases what open() took.
+// Reads gencontrol.nodes rows under one snapshot for the duration of one SQL call, remembering
+// each node it has read (a batch validate meets the same few nodes many times). A node's row is
+// fetched at the heap position where this backend last found it (following its HOT chain, as an
+// index scan would), and looked up through the primary key only when it is not there: the hot
+// path of gen_validate then opens no index. A PostgreSQL error in between aborts the
+// transaction, which releases what open() took.
 class NodeEpochs {
 public:
     void open(Snapshot snapshot);
@@ -25,11 +28,16 @@ public:
     void close();
 
 private:
+    std::optional<NodeState> read_slot(std::int64_t node);
+    std::optional<NodeState> probe_index(std::int64_t node);
+
     Relation table_ = nullptr;
     Relation index_ = nullptr;
     IndexScanDesc scan_ = nullptr;
+    IndexFetchTableData* fetch_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
     Snapshot snapshot_ = nullptr;
+    BlockNumber blocks_ = InvalidBlockNumber;  // the table's length, read once per call if needed
     std::unordered_map<std::int64_t, std::optional<NodeState>> seen_;
 };
 

@@ -28,6 +28,7 @@ extern "C" {
 #include "replication/syncrep.h"
 #include "replication/walsender.h"
 #include "replication/walsender_private.h"
+#include "storage/bufmgr.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "tcop/tcopprot.h"

@@ -10,10 +10,12 @@
 // compute, materialise or move a generation of a shard on N, and every one that is granted the
 // lock after it commits reads the new epoch (epochs are read with a fresh snapshot, taken after
 // the lock was granted). Lock order everywhere: node locks, then node rows, then shard rows.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "attached_shards.hpp"
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
@@ -31,20 +33,13 @@ namespace spi = gencontrol::spi;
 
 namespace {
 
+// 64 MB: a node's 100,000 shards take about 7.
+constexpr int kResultKilobytes = 64 * 1024;
+
 // The node's row, locked against node_set_status and node_register; its epoch read from the
 // locked (newest) version.
 spi::Statement lock_node_row(
     "SELECT status, owner_role, epoch FROM gencontrol.nodes WHERE node_id = $1 FOR NO KEY UPDATE", "b");
-
-// The node's shards in key order with their current generation at epoch $2, read with a fresh
-// snapshot: with the node's lock held exclusively, no attach to or from the node is in flight.
-spi::Statement attached_shards(R"SQL(
-SELECT id, base_generation::bigint + ($2 - base_epoch), stripe_size
-  FROM gencontrol.tenant_shards_stored
- WHERE attached_node = $1
- ORDER BY id
-)SQL",
-                               "bb");
 
 spi::Statement bump_epoch(R"SQL(
 UPDATE gencontrol.nodes
@@ -124,8 +119,17 @@ GENCONTROL_FUNCTION(gen_re_attach) {
     if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_re_attach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_re_attach", {0}, "node");
     std::int64_t node = PG_GETARG_INT64(0);
-    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    pg::call([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        // A node's shards are the whole answer: keep up to kResultKilobytes of them in memory
+        // rather than spilling to a temporary file past work_mem.
+        MemoryContext caller = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+        tuplestore_end(rsinfo->setResult);
+        rsinfo->setResult = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0, false,
+                                                  std::max(work_mem, kResultKilobytes));
+        MemoryContextSwitchTo(caller);
+    });
     Datum attached_single = pg::call([] { return CStringGetTextDatum("AttachedSingle"); });
     Datum secondary = pg::call([] { return CStringGetTextDatum("Secondary"); });
 
@@ -134,47 +138,37 @@ GENCONTROL_FUNCTION(gen_re_attach) {
     std::int64_t epoch = lock_node_for_re_attach(node, node_arg);
     std::int64_t new_epoch = epoch + 1;
 
-    Datum node_and_epoch[] = {Int64GetDatum(node), Int64GetDatum(epoch)};
-    std::uint64_t rows =
-        attached_shards.run(node_and_epoch, nullptr, true, pg::call([] { return GetLatestSnapshot(); }));
-
-    // Every shard below the last generation is bumped by the new epoch; the rest are detached.
-    // The tuplestore gets the result rows, the arrays the log row.
+    // The node's shards in key order with a fresh snapshot: with the node's lock held
+    // exclusively, no attach to or from the node is in flight. Every shard below the last
+    // generation goes into the result (its generation at the new epoch) and into the log row's
+    // arrays (the one before); the rest are detached below.
     std::vector<Datum> tenants, old_generations;
     std::vector<std::pair<Datum, std::int32_t>> exhausted;
-    tenants.reserve(rows);
-    old_generations.reserve(rows);
     pg::call([&] {
-        for (std::uint64_t row = 0; row < rows; ++row) {
-            bool id_null, generation_null, stripe_null;
-            Datum id = spi::value(row, 1, &id_null);
-            std::int64_t generation = DatumGetInt64(spi::value(row, 2, &generation_null));
-            Datum stripe = spi::value(row, 3, &stripe_null);
+        gencontrol::for_each_attached_shard(node, GetLatestSnapshot(), [&](const gencontrol::AttachedShard& shard) {
+            std::int64_t generation = gencontrol::current_generation(shard.base_generation, shard.base_epoch, epoch);
+            Datum id = datumCopy(shard.id, false, gencontrol::TenantShardId::kSize);
             if (generation >= gencontrol::kMaxGeneration) {
-                exhausted.emplace_back(datumCopy(id, false, gencontrol::TenantShardId::kSize),
-                                       static_cast<std::int32_t>(generation));
-                continue;
+                exhausted.emplace_back(id, static_cast<std::int32_t>(generation));
+                return;
             }
             Datum values[4] = {id, Int32GetDatum(static_cast<std::int32_t>(generation + 1)), attached_single,
-                               stripe};
-            bool nulls[4] = {false, false, false, stripe_null};
+                               Int32GetDatum(shard.stripe_size)};
+            bool nulls[4] = {false, false, false, false};
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
             tenants.push_back(id);
             old_generations.push_back(Int32GetDatum(static_cast<std::int32_t>(generation)));
-        }
+        });
     });
 
-    // Build the log row's arrays before the next SPI call frees this result.
     Datum log_args[4] = {Int64GetDatum(node), Int64GetDatum(new_epoch), 0, 0};
     pg::call([&] {
-        MemoryContext result_context = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
         log_args[2] = PointerGetDatum(construct_array(tenants.data(), static_cast<int>(tenants.size()),
                                                       gencontrol::spi::tenant_shard_id_type(),
                                                       gencontrol::TenantShardId::kSize, false, TYPALIGN_CHAR));
         log_args[3] = PointerGetDatum(construct_array(old_generations.data(),
                                                       static_cast<int>(old_generations.size()), INT4OID, 4,
                                                       true, TYPALIGN_INT));
-        MemoryContextSwitchTo(result_context);
     });
 
     // Detached before the bump, so that the nodes guard and the bump see no shard past the end.
@@ -196,7 +190,7 @@ GENCONTROL_FUNCTION(gen_re_attach) {
     if (!tenants.empty()) log_re_attach.run(log_args, nullptr, false);
     gencontrol::issue_durably();
 
-    rows = secondaries.run(node_arg, nullptr, false);
+    std::uint64_t rows = secondaries.run(node_arg, nullptr, false);
     pg::call([&] {
         for (std::uint64_t row = 0; row < rows; ++row) {
             bool nulls[4] = {false, true, false, false};
