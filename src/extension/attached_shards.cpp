@@ -37,7 +37,7 @@ constexpr AttrNumber kId = 2, kBaseGeneration = 3, kBaseEpoch = 4, kStripeSize =
 }  // namespace
 
 void for_each_attached_shard(std::int64_t node, Snapshot snapshot,
-                             const std::function<void(const AttachedShard&)>& each) {
+                             const std::function<bool(const AttachedShard&)>& each) {
     if (!OidIsValid(shape.table)) learn();
     Relation table = table_open(shape.table, AccessShareLock);
     Relation index = index_open(shape.index, AccessShareLock);
@@ -74,7 +74,7 @@ void for_each_attached_shard(std::int64_t node, Snapshot snapshot,
         shard.base_generation = DatumGetInt32(generation);
         shard.base_epoch = DatumGetInt64(epoch);
         shard.stripe_size = stripe_null ? 0 : DatumGetInt32(stripe);
-        each(shard);
+        if (!each(shard)) break;
     }
     if (vm_buffer != InvalidBuffer) ReleaseBuffer(vm_buffer);
     index_endscan(scan);

@@ -16,12 +16,13 @@ struct AttachedShard {
     std::int32_t stripe_size;
 };
 
-// Calls `each` for every shard attached to `node` visible to `snapshot`, in key order. Reads
+// Calls `each` for every shard attached to `node` visible to `snapshot`, in key order, until it
+// returns false. Reads
 // the values from the index entry, visiting the table only for pages the visibility map does
 // not mark all-visible (to learn whether the entry's row is visible at all), as an index-only
 // scan does. Runs inside pg::call: may raise; `each` must not throw.
 void for_each_attached_shard(std::int64_t node, Snapshot snapshot,
-                             const std::function<void(const AttachedShard&)>& each);
+                             const std::function<bool(const AttachedShard&)>& each);
 
 // Registers the relcache callback that forgets the cached relation OIDs; called from _PG_init.
 void register_attached_shards_invalidation();

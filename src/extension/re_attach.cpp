@@ -150,7 +150,7 @@ GENCONTROL_FUNCTION(gen_re_attach) {
             Datum id = datumCopy(shard.id, false, gencontrol::TenantShardId::kSize);
             if (generation >= gencontrol::kMaxGeneration) {
                 exhausted.emplace_back(id, static_cast<std::int32_t>(generation));
-                return;
+                return true;
             }
             Datum values[4] = {id, Int32GetDatum(static_cast<std::int32_t>(generation + 1)), attached_single,
                                Int32GetDatum(shard.stripe_size)};
@@ -158,6 +158,7 @@ GENCONTROL_FUNCTION(gen_re_attach) {
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
             tenants.push_back(id);
             old_generations.push_back(Int32GetDatum(static_cast<std::int32_t>(generation)));
+            return true;
         });
     });
 

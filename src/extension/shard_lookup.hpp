@@ -25,6 +25,8 @@ class ShardLookup {
 public:
     void open(Snapshot snapshot);
     ShardState find(Datum tenant);
+    // A node's epoch and status under the same snapshot (1.1 only).
+    std::optional<NodeState> node(std::int64_t id) { return epochs_.find(id); }
     void close();
 
 private:

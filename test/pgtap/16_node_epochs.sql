@@ -5,7 +5,7 @@
 -- re-attach of the node it leaves.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(42);
+SELECT plan(44);
 
 SELECT node_register(1601, 'ps1601', 9898, 'ps1601', 6400);
 SELECT node_register(1602, 'ps1602', 9898, 'ps1602', 6400);
@@ -118,6 +118,28 @@ SELECT results_eq($$SELECT tenant::text, generation FROM gen_re_attach(1603)
                      WHERE tenant_hex(tenant) = '16100000000000000000000000000000' ORDER BY 1$$,
                   $$VALUES ('16100000000000000000000000000000-0002', 9), ('16100000000000000000000000000000-0102', 9)$$,
                   'the next re-attach raises the children, not the parent');
+
+-- A large batch is answered by merging its sorted ids with the node's index entries; it must
+-- answer as single validates do: moved, deleted and detached shards among them, half the
+-- generations stale.
+SELECT count(gen_attach(lpad(to_hex(i), 32, '1')::tenant_shard_id, 1603)) FROM generate_series(1, 400) AS i;
+SELECT count(*) FROM gen_re_attach(1603);
+SELECT count(gen_attach(lpad(to_hex(i), 32, '1')::tenant_shard_id, 1602)) FROM generate_series(1, 400, 7) AS i;
+SELECT count(tenant_delete(lpad(to_hex(i), 32, '1')::tenant_shard_id)) FROM generate_series(3, 400, 11) AS i;
+SELECT count(gen_detach(lpad(to_hex(i), 32, '1')::tenant_shard_id)) FROM generate_series(5, 400, 13) AS i;
+SELECT count(*) FROM gen_re_attach(1603);
+CREATE TEMP TABLE probe AS
+SELECT i, lpad(to_hex(i), 32, '1')::tenant_shard_id AS id,
+       (SELECT coalesce(t.generation, 0) FROM tenant_shards t WHERE t.id = lpad(to_hex(i), 32, '1')::tenant_shard_id) - i % 2 AS g
+  FROM generate_series(1, 400) AS i;
+SELECT results_eq($$SELECT tenant::text, valid FROM gen_validate(ARRAY(SELECT id FROM probe ORDER BY md5(i::text)),
+                                                                 ARRAY(SELECT g FROM probe ORDER BY md5(i::text)))
+                     ORDER BY 1$$,
+                  $$SELECT id::text, gen_validate(id, g) FROM probe WHERE gen_validate(id, g) IS NOT NULL ORDER BY 1$$,
+                  'a batch of 400 answers as 400 single validates do');
+SELECT is((SELECT count(*) FILTER (WHERE valid) FROM gen_validate(ARRAY(SELECT id FROM probe), ARRAY(SELECT g FROM probe))),
+          (SELECT count(*) FROM probe p JOIN tenant_shards t ON t.id = p.id AND t.deleted_at IS NULL WHERE p.i % 2 = 0),
+          '... true exactly for the live shards given their current generation');
 
 -- gen_advance_all adds its margin to attached shards whatever their node's epoch.
 SELECT gen_advance_all(100);
