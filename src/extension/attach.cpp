@@ -76,26 +76,15 @@ std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument
     return PG_GETARG_INT32(argument);
 }
 
-// The shard's row as locked, with its current generation.
+// The shard's row as locked, with its current generation, and the state of the node an attach
+// moves it to.
 struct LockedShard {
     bool exists = false;
     bool live = false;
     std::optional<std::int32_t> generation;  // current; none before the first attach
     std::optional<std::int64_t> node;
     std::int32_t stripe_size = kDefaultStripeSize;
-};
-
-// Node states read with a fresh snapshot once the node locks are held: no gen_re_attach or
-// node_delete of those nodes can be in flight then, so a newer epoch cannot exist.
-class FreshNodes {
-public:
-    FreshNodes() { epochs_.open(pg::call([] { return GetLatestSnapshot(); })); }
-    ~FreshNodes() = default;
-    std::optional<gencontrol::NodeState> find(std::int64_t node) { return epochs_.find(node); }
-    void close() { epochs_.close(); }
-
-private:
-    gencontrol::NodeEpochs epochs_;
+    std::optional<gencontrol::NodeState> target;
 };
 
 // Locks the shard's nodes before its row (the order every writer uses: node locks, node rows,
@@ -104,7 +93,7 @@ private:
 // meanwhile), that node is locked too before the row is used.
 LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also) {
     gencontrol::ShardLookup lookup;
-    lookup.open(pg::call([] { return GetLatestSnapshot(); }));
+    lookup.open(pg::call([] { return GetLatestSnapshot(); }), false);
     std::optional<std::int64_t> seen = lookup.find(tenant).node;
     lookup.close();
 
@@ -117,29 +106,37 @@ LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also)
 
     LockedShard shard;
     Datum key[] = {tenant};
-    if (lock_shard.run(key, nullptr, false) == 0) return shard;
-    shard.exists = true;
-    shard.live = !spi::bool_value(0, 2);
-    shard.node = spi::int64_value(0, 3);
-    shard.stripe_size = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
-    auto base = spi::int32_value(0, 1);
-    auto base_epoch = spi::int64_value(0, 5);
-    // Moved since the probe: lock that node too. This waits holding the row, but every lock that
-    // can stand in the way is a shared node lock (compatible) or an exclusive one queued behind
-    // them, which PostgreSQL's deadlock check lets this request pass; only a gen_re_attach that
-    // must detach this very row (an exhausted shard) makes a real cycle, which it then breaks.
-    if (shard.node && std::find(nodes.begin(), nodes.end(), *shard.node) == nodes.end())
-        gencontrol::lock_node_shared(*shard.node);
+    std::optional<std::int32_t> base;
+    std::optional<std::int64_t> base_epoch;
+    if (lock_shard.run(key, nullptr, false) > 0) {
+        shard.exists = true;
+        shard.live = !spi::bool_value(0, 2);
+        shard.node = spi::int64_value(0, 3);
+        shard.stripe_size = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
+        base = spi::int32_value(0, 1);
+        base_epoch = spi::int64_value(0, 5);
+        // Moved since the probe: lock that node too. This waits holding the row, but every lock
+        // that can stand in the way is a shared node lock (compatible) or an exclusive one queued
+        // behind them, which PostgreSQL's deadlock check lets this request pass; only a
+        // gen_re_attach that must detach this very row (an exhausted shard) makes a real cycle,
+        // which the deadlock check then breaks.
+        if (shard.node && std::find(nodes.begin(), nodes.end(), *shard.node) == nodes.end())
+            gencontrol::lock_node_shared(*shard.node);
+    }
 
+    // Node states read with a fresh snapshot now that their locks are held: no gen_re_attach
+    // or node_delete of those nodes can be in flight, so a newer epoch cannot exist.
+    gencontrol::NodeEpochs fresh;
+    fresh.open(pg::call([] { return GetLatestSnapshot(); }));
+    std::optional<gencontrol::NodeState> from = shard.node ? fresh.find(*shard.node) : std::nullopt;
+    if (also) shard.target = fresh.find(*also);
+    fresh.close();
     if (shard.node && base) {
-        FreshNodes fresh;
-        auto node = fresh.find(*shard.node);
-        fresh.close();
-        if (!node || !base_epoch)
+        if (!from || !base_epoch)
             pg::raise(ERRCODE_DATA_CORRUPTED, "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
                                                   " is attached to node " + std::to_string(*shard.node) +
                                                   ", which has no row in gencontrol.nodes");
-        std::int64_t current = gencontrol::current_generation(*base, *base_epoch, node->epoch);
+        std::int64_t current = gencontrol::current_generation(*base, *base_epoch, from->epoch);
         if (!gencontrol::is_valid_generation(current))
             pg::raise(ERRCODE_DATA_CORRUPTED, "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
                                                   " has generation " + std::to_string(current) +
@@ -151,11 +148,8 @@ LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also)
     return shard;
 }
 
-// The attach target: registered, not deleted, and its epoch (the node lock is held).
-std::int64_t attachable_node_epoch(std::int64_t node) {
-    FreshNodes fresh;
-    auto state = fresh.find(node);
-    fresh.close();
+// The attach target: registered and not deleted; returns its epoch (its lock is held).
+std::int64_t attachable_node_epoch(std::int64_t node, const std::optional<gencontrol::NodeState>& state) {
     if (!state)
         pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
                   "Register it first with gencontrol.node_register().");
@@ -171,7 +165,7 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
     // and the second lock then finds its row.
     for (int attempt = 0; attempt < 2; ++attempt) {
         LockedShard shard = lock_shard_and_nodes(tenant, node);
-        std::int64_t epoch = attachable_node_epoch(node);
+        std::int64_t epoch = attachable_node_epoch(node, shard.target);
         if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
             pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
                       "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +

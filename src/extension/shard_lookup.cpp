@@ -62,7 +62,7 @@ void register_shard_lookup_invalidation() {
     CacheRegisterRelcacheCallback(forget_shape, Datum(0));
 }
 
-void ShardLookup::open(Snapshot snapshot) {
+void ShardLookup::open(Snapshot snapshot, bool with_epochs) {
     Layout current = layout();
     pg::call([&] {
         if (!OidIsValid(shape.table) || shape.layout != current) learn_shape(current);
@@ -73,7 +73,8 @@ void ShardLookup::open(Snapshot snapshot) {
         scan_ = index_beginscan(table_, index_, snapshot_, 1, 0);
     });
     node_epochs_ = current == Layout::node_epochs;
-    if (node_epochs_) epochs_.open(snapshot_);
+    with_epochs_ = node_epochs_ && with_epochs;
+    if (with_epochs_) epochs_.open(snapshot_);
 }
 
 ShardState ShardLookup::find(Datum tenant) {
@@ -104,7 +105,7 @@ ShardState ShardLookup::find(Datum tenant) {
         return found;
     });
     // 1.1: an attached shard's generation also counts its node's re-attaches since it attached.
-    if (node_epochs_ && state.node) {
+    if (with_epochs_ && state.node) {
         auto node = epochs_.find(*state.node);
         // A node row is never removed (nodes guard) and an attached row has a base_epoch (a
         // check constraint); without them no generation can match.
@@ -115,7 +116,7 @@ ShardState ShardLookup::find(Datum tenant) {
 }
 
 void ShardLookup::close() {
-    if (node_epochs_) epochs_.close();
+    if (with_epochs_) epochs_.close();
     pg::call([&] {
         index_endscan(scan_);
         ExecDropSingleTupleTableSlot(slot_);

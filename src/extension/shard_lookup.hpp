@@ -23,7 +23,9 @@ struct ShardState {
 // the generation column of the table tenant_shards.
 class ShardLookup {
 public:
-    void open(Snapshot snapshot);
+    // Without `with_epochs`, find() reports where a shard is attached but not its generation
+    // (gen_attach only needs the node to lock, and saves opening gencontrol.nodes).
+    void open(Snapshot snapshot, bool with_epochs = true);
     ShardState find(Datum tenant);
     // A node's epoch and status under the same snapshot (1.1 only).
     std::optional<NodeState> node(std::int64_t id) { return epochs_.find(id); }
@@ -35,7 +37,8 @@ private:
     IndexScanDesc scan_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
     Snapshot snapshot_ = nullptr;
-    bool node_epochs_ = false;
+    bool node_epochs_ = false;   // the 1.1 layout: base_epoch is read
+    bool with_epochs_ = false;   // and the node's epoch added
     NodeEpochs epochs_;
 };
 
