@@ -1,5 +1,6 @@
 -- (1.1) tenant_shard_split against a concurrent gen_re_attach of the parents' node. The split
--- locks the node rows before the shard rows, as re-attach does, so a re-attach that starts
+-- takes the parents' node locks (shared) before the shard rows; re-attach holds the node's lock
+-- exclusively while it bumps the node's epoch, so a re-attach that starts
 -- while a split is in flight waits and then lists the children. The control runs the same
 -- split without the node locks: the re-attach then does not wait, lists the parent that the
 -- split deletes and none of the children, so the node drops a tenant it holds (the race Neon's
