@@ -289,18 +289,21 @@ CREATE TRIGGER nodes_no_truncate
 ------------------------------------------------------------------------------------------
 
 -- Every shard with its current generation: base_generation while detached, and
--- base_generation + (node epoch - base_epoch) while attached.
+-- base_generation + (node epoch - base_epoch) while attached. The epoch comes from a subquery,
+-- not a join, so that SELECT ... FROM tenant_shards ... FOR UPDATE still locks the shard's row
+-- (as it did on 1.0's table) and nothing else.
 CREATE VIEW gencontrol.tenant_shards AS
 SELECT s.id,
        CASE WHEN s.attached_node IS NULL THEN s.base_generation
-            ELSE (s.base_generation::bigint + (n.epoch - s.base_epoch))::integer END AS generation,
+            ELSE (s.base_generation::bigint
+                  + ((SELECT n.epoch FROM gencontrol.nodes n WHERE n.node_id = s.attached_node) - s.base_epoch))::integer
+       END AS generation,
        s.attached_node,
        s.stripe_size,
        s.deleted_at,
        s.created_at,
        s.updated_at
-  FROM gencontrol.tenant_shards_stored s
-  LEFT JOIN gencontrol.nodes n ON n.node_id = s.attached_node;
+  FROM gencontrol.tenant_shards_stored s;
 
 -- Direct writes to the view (the table owner's, as 1.0 allowed on the table) are translated to
 -- the storage, whose guard then applies: a generation may only be raised; rows are never removed.

@@ -5,7 +5,7 @@
 -- re-attach of the node it leaves.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(44);
+SELECT plan(45);
 
 SELECT node_register(1601, 'ps1601', 9898, 'ps1601', 6400);
 SELECT node_register(1602, 'ps1602', 9898, 'ps1602', 6400);
@@ -65,6 +65,8 @@ SELECT throws_ok($$UPDATE nodes SET node_id = 1699 WHERE node_id = 1601$$, '5500
                  'nodes: a node id never changes');
 SELECT throws_ok($$DELETE FROM nodes WHERE node_id = 1602$$, '55000', NULL, 'nodes: rows are never removed');
 SELECT throws_ok($$TRUNCATE nodes CASCADE$$, '55000', NULL, 'nodes: nor truncated');
+SELECT lives_ok($$SELECT 1 FROM tenant_shards WHERE id = '16020000000000000000000000000000' FOR UPDATE$$,
+                'a row lock taken through the view locks the shard''s row, as on 1.0''s table');
 SELECT lives_ok($$UPDATE nodes SET epoch = epoch + 1 WHERE node_id = 1601$$, 'raising an epoch directly is allowed');
 SELECT is((SELECT generation FROM tenant_shards WHERE id = '16020000000000000000000000000000'), 7,
           '... and raises the generations of its shards');
