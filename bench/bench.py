@@ -12,6 +12,10 @@ behind it (results.json, *.dat) and two gnuplot charts.
     BENCH_NO_SHIM=1    skip the HTTP shim even if build/gencontrol-http exists
     BENCH_PORT=N       another port (and cluster) than 15600, e.g. while 15600 is kept for analysis
     BENCH_SETUP_ONLY=1 load the data and stop there (with BENCH_KEEP=1: a cluster for bench/experiments)
+    BENCH_SHIM_REPS=N  repetitions of each shim pair (default 3, 1 with BENCH_QUICK)
+    BENCH_SHIM_ARGS=.. extra flags for gencontrol-http (e.g. "--validate-calls 4")
+    BENCH_ONLY=shim    set up, then only the shim-against-pgbench pairs (16 connections); prints
+                       ratios and CPU per request instead of writing the report (shim development)
 """
 import datetime
 import json
@@ -56,7 +60,7 @@ PROFILE = {
     "latency_seconds": 0.2 if QUICK else 0.5,
     "max_latency_tx": 5 if QUICK else 20,
     "slow_reps": 1 if QUICK else 3,  # for a variant whose single transaction takes > 2 s
-    "shim_reps": 1 if QUICK else 3,
+    "shim_reps": int(os.environ.get("BENCH_SHIM_REPS", 1 if QUICK else 3)),
     "sweep_seconds": 1 if QUICK else 3,
     "sweep_clients": [1, 16] if QUICK else [1, 4, 16, 64],
     "clients": 16,
@@ -420,7 +424,7 @@ class Bench:
     # --- the shim -----------------------------------------------------------------------------
     def start_shim(self, pool_size):
         argv = [SHIM, "--listen", f"127.0.0.1:{SHIM_PORT}", "--database-url", self.cluster.conninfo(DB),
-                "--pool-size", str(pool_size), "--log-level", "warn"]
+                "--pool-size", str(pool_size), "--log-level", "warn"] + os.environ.get("BENCH_SHIM_ARGS", "").split()
         self.commands["shim"] = " ".join(argv)
         self.shim = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.work("shim.log"), "w"))
         deadline = time.time() + 20
@@ -472,6 +476,28 @@ class Bench:
     def shim_attach(self, clients, seconds, record=None):
         return self.wrk(f"shim_attach_c{clients}", os.path.join(BENCH, "wrk", "attach_hook.lua"), clients,
                         seconds, {"BENCH_IDS": self.work("attach_ids.txt")}, record=record)
+
+    def shim_pairs_only(self):
+        """BENCH_ONLY=shim: the headline shim pairs, printed, no report."""
+        self.set_up()
+        self.vacuum()
+        self.start_shim(pool_size=max(PROFILE["sweep_clients"]))
+        clients, seconds = PROFILE["clients"], PROFILE["tps_seconds"]
+        for name, shim_fn, sql_fn in (("shim_validate128", self.shim_validate128, self.sql_validate128),
+                                      ("shim_attach", self.shim_attach, self.sql_attach)):
+            runs = self.alternate([
+                ("shim", lambda w, f=shim_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds)),
+                ("sql", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds))],
+                PROFILE["shim_reps"])
+            shim, sql = median_of(runs["shim"], "rate"), median_of(runs["sql"], "rate")
+            log(f"{name}: shim {shim:,.0f} req/s, sql {sql:,.0f} tps, ratio {shim / sql:.3f}x")
+            for label, rs in runs.items():
+                log(f"  {label}: runs {[round(r.rate) for r in rs]}; CPU µs/request server "
+                    f"{median_of(rs, 'server_us'):.0f}, load generator {median_of(rs, 'client_us'):.0f}, shim "
+                    f"{median_of(rs, 'shim_us'):.0f}; other CPU max {max(r.foreign for r in rs):.0%}; "
+                    f"errors {sum(r.errors for r in rs)}")
+        self.stop_shim()
+        self.check_no_new_shards("the shim runs")
 
     def measure_shim_and_sweep(self):
         have_shim = os.access(SHIM, os.X_OK) and os.environ.get("BENCH_NO_SHIM") != "1"
@@ -673,6 +699,8 @@ def main():
                   bench.diagnostics)
         if os.environ.get("BENCH_SETUP_ONLY") == "1":
             phases = phases[:1]
+        if os.environ.get("BENCH_ONLY") == "shim":
+            return bench.shim_pairs_only()
         for phase in phases:
             t = time.time()
             phase()

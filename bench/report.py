@@ -174,6 +174,10 @@ def write(results, commands, machine, out, charts_gp):
         L.append(f"- {note}")
     if results["notes"]:
         L.append("")
+    L.append("The same `make bench` then writes two more reports: the read barrier's cost, "
+             "[READ_BARRIER.md](READ_BARRIER.md) (bench/read_barrier.py), and the storage node's "
+             "deletion and attach figures, [NODE.md](NODE.md) (bench/node.py).")
+    L.append("")
 
     L.append("## Scaling: batch validate and re-attach against batch size")
     L.append("")

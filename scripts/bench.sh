@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: builds and installs the extension (and the HTTP shim if CMake can), then runs
 # bench/bench.py, which writes bench/results/REPORT.md, and bench/read_barrier.py, which writes
-# bench/results/READ_BARRIER.md. BENCH_QUICK=1 for a short development run.
+# bench/results/READ_BARRIER.md, and bench/node.py, which writes bench/results/NODE.md.
+# BENCH_QUICK=1 for a short development run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,6 @@ if [[ "${BENCH_NO_SHIM:-0}" != 1 && -f CMakeLists.txt && ! -x build/gencontrol-h
 fi
 
 /usr/bin/python3 bench/bench.py
-exec /usr/bin/python3 bench/read_barrier.py
+/usr/bin/python3 bench/read_barrier.py
+# gencontrol-node's deletion queue and attach: bench/results/NODE.md (builds the node if needed).
+exec /usr/bin/python3 bench/node.py

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: set-up, then pgTAP, unit, integration (shim, concurrency, crash, failover, partition),
-# end-to-end (storage nodes), the alert rules, and the Debian packages (built, installed, tested,
-# removed again).
+# end-to-end (storage nodes), the alert rules, and the Debian packages (built in the background
+# while the other suites run, then installed, tested, removed again).
 # Every cluster it starts is stopped on exit, also when a step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +13,17 @@ scripts/build.sh
 
 PGTAP_PORT=15440
 export GENCONTROL_CLUSTERS=${GENCONTROL_CLUSTERS:-/tmp/gencontrol-clusters-test}
-cleanup() { /usr/bin/python3 scripts/pgcluster.py stop-all || true; }
+# The package build is minutes of compiling and no test: it runs in the background, at the
+# lowest CPU priority so the suites keep the CPU they ask for, and the package step waits for it.
+# It builds in a copy of the tree (scripts/deb.sh) and installs nothing.
+deb_log=$root/build/deb-build.log
+deb_started=$SECONDS
+setsid nice -n 19 scripts/deb.sh >"$deb_log" 2>&1 &
+deb_pid=$!
+cleanup() {
+  kill -- -"$deb_pid" 2>/dev/null || true
+  /usr/bin/python3 scripts/pgcluster.py stop-all || true
+}
 trap cleanup EXIT INT TERM
 
 status=0
@@ -56,7 +66,15 @@ scripts/test-alerts.sh || status=1
 # The one suite that installs into the system PostgreSQL: it sets make install's copies aside
 # and puts them back when it ends, so the order of the suites does not matter.
 step "Debian packages: build, dpkg -i, pgTAP on the packaged extension, systemd unit, lintian"
-scripts/test-packages.sh || status=1
+waited=$SECONDS
+if wait "$deb_pid"; then
+  GENCONTROL_DEBS_BUILT="scripts/deb.sh, started $((waited - deb_started)) s before this step, waited $((SECONDS - waited)) s" \
+    scripts/test-packages.sh || status=1
+else
+  tail -n 60 "$deb_log"
+  echo "packages: the package build failed (log: $deb_log)"
+  status=1
+fi
 
 echo
 if [[ $status -eq 0 ]]; then echo "make test: all suites passed"; else echo "make test: FAILED"; fi

@@ -15,11 +15,14 @@
 
 namespace gencontrol::client {
 
+// Keys, counted since this queue was opened (a process's life). Keys a previous process left on
+// disk count as submitted again when open() reads them, so in every process
+//   submitted = executed + dropped + pending_keys(),  executed <= validated <= submitted.
 struct DeletionCounters {
-    std::uint64_t submitted = 0;  // keys pushed
-    std::uint64_t validated = 0;  // keys whose generation was confirmed (or recovered as validated)
-    std::uint64_t executed = 0;   // keys deleted from the store
-    std::uint64_t dropped = 0;    // keys never deleted: their generation was stale
+    std::uint64_t submitted = 0;  // pushed, found on disk at open(), or discarded by their holder
+    std::uint64_t validated = 0;  // generation confirmed current (or recovered as validated)
+    std::uint64_t executed = 0;   // deleted from the store
+    std::uint64_t dropped = 0;    // never to be deleted: their generation was stale (or moved on)
 };
 
 // On disk (Neon's scheme): each flushed batch is a list `{sequence:016x}-01.list`, JSON
@@ -45,6 +48,11 @@ public:
     // new list before it returns. On failure nothing is queued (the objects leak, nothing more).
     Status push(const std::string& tenant_shard_id, Generation generation,
                 const std::vector<std::string>& keys);
+
+    // Keys the caller held back instead of pushing (a shard in AttachedMulti or AttachedStale) and
+    // now gives up because the shard's generation moved on: nothing is written or deleted; they are
+    // counted as submitted and dropped, like a stale list, so every key scheduled is accounted for.
+    void discard(std::uint64_t keys);
 
     // Call once at start, before push(), with the shards re-attach returned and their generations.
     Status recover(const std::map<std::string, Generation>& attached);

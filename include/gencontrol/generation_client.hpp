@@ -83,7 +83,7 @@ struct HttpClientOptions {
     // The upcall API's base, e.g. "http://127.0.0.1:1234/upcall/v1/" (https:// works too).
     std::string base_url;
     std::string bearer_token;  // sent as "Authorization: Bearer ..." when not empty
-    std::string ca_file;       // extra CA bundle for HTTPS; empty: the system's
+    std::string ca_file;       // HTTPS: trust only the CA certificates in this PEM file; empty: the system's
     long timeout_ms = 10000;   // per request
     double backoff_scale = 1.0;
 };

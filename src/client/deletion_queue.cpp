@@ -85,6 +85,9 @@ Result<std::unique_ptr<DeletionQueue>> DeletionQueue::open(const std::string& wo
             return Status::corruption(queue->dir_ + "/" + name + " is malformed: " + e.what());
         }
         queue->next_sequence_ = std::max(queue->next_sequence_, list->sequence + 1);
+        // Counted as submitted in this process too, so dropping or running it never makes the
+        // counters disagree (dropped above submitted after a restart).
+        queue->counters_.submitted += list->keys();
         queue->lists_.push_back(std::move(list));
     }
     queue->next_sequence_ = std::max(queue->next_sequence_, queue->validated_sequence_ + 1);
@@ -104,6 +107,12 @@ Status DeletionQueue::push(const std::string& tenant_shard_id, Generation genera
     lists_.push_back(std::move(list));
     counters_.submitted += keys.size();
     return Status::ok();
+}
+
+void DeletionQueue::discard(std::uint64_t keys) {
+    std::lock_guard lock(mutex_);
+    counters_.submitted += keys;
+    counters_.dropped += keys;
 }
 
 Status DeletionQueue::write_header(std::uint64_t validated_sequence) {
@@ -194,22 +203,25 @@ Status DeletionQueue::flush(bool execute_lists) {
     for (auto& list : lists) {
         if (list->validated) continue;
         std::uint64_t kept = 0, dropped = 0;
-        for (auto it = list->tenants.begin(); it != list->tenants.end();) {
+        List trimmed = *list;
+        for (auto it = trimmed.tenants.begin(); it != trimmed.tenants.end();) {
             const auto& [tenant, entry] = *it;
             // An older generation than the one checked is stale by definition; unknown shards too.
             bool ok = valid[tenant] && entry.first == checked[tenant];
             (ok ? kept : dropped) += entry.second.size();
-            it = ok ? std::next(it) : list->tenants.erase(it);
+            it = ok ? std::next(it) : trimmed.tenants.erase(it);
         }
-        list->validated = true;
+        trimmed.validated = true;
         // Rewritten without the dropped entries before the header covers it, so a crash between the
         // two can never run a dropped key.
-        if (auto s = write_file_durably(dir_ + "/" + list_name(list->sequence), encode_list(*list));
+        if (auto s = write_file_durably(dir_ + "/" + list_name(trimmed.sequence), encode_list(trimmed));
             !s.is_ok()) {
             return s;
         }
         highest_validated = std::max(highest_validated, list->sequence);
+        // Under the lock: pending_keys() reads the lists from the metrics thread.
         std::lock_guard lock(mutex_);
+        *list = std::move(trimmed);
         counters_.validated += kept;
         counters_.dropped += dropped;
     }

@@ -96,6 +96,8 @@ private:
     }
 
     Result<nlohmann::json> post(const std::string& route, const nlohmann::json& body) {
+        // Declared before the handle, so it outlives it: says which check failed (certificate...).
+        char detail[CURL_ERROR_SIZE] = "";
         std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
         if (!curl) return Status::unavailable("curl_easy_init failed");
         std::string url = options_.base_url + route;
@@ -116,9 +118,17 @@ private:
         curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, options_.timeout_ms);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // threads; timeouts must not use SIGALRM
-        if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+        if (!options_.ca_file.empty()) {
+            // The given CAs only: a private CA file is a choice of whom to trust, not an addition.
+            curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+            curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
+        }
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
         CURLcode rc = curl_easy_perform(c);
-        if (rc != CURLE_OK) return Status::unavailable("POST " + url + ": " + curl_easy_strerror(rc));
+        if (rc != CURLE_OK) {
+            return Status::unavailable("POST " + url + ": " + curl_easy_strerror(rc) +
+                                       (detail[0] != '\0' ? std::string(" (") + detail + ")" : ""));
+        }
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (status != 200) {

@@ -134,7 +134,7 @@ const Setting kSettings[] = {
      [](Config& c, std::string_view v, bool) {
          return set_integer(c.request_timeout_seconds, v, 1, 3600, "a number of seconds from 1 to 3600");
      }},
-    {"--validate-calls", "GENCONTROL_VALIDATE_CALLS", "N", "2",
+    {"--validate-calls", "GENCONTROL_VALIDATE_CALLS", "N", "4",
      "gen_validate calls at once; validate requests arriving meanwhile share the next one",
      [](Config& c, std::string_view v, bool) {
          return set_integer(c.validate_calls, v, 1, 4096, "an integer from 1 to 4096");

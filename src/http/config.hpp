@@ -36,7 +36,7 @@ struct Config {
     int request_timeout_seconds = 10;
     // gen_validate calls that may run at once; validate requests arriving meanwhile wait and share
     // the next call, which costs the database less per entry than separate ones.
-    int validate_calls = 2;
+    int validate_calls = 4;
 };
 
 struct ConfigOutcome {

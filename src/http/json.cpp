@@ -259,154 +259,106 @@ Parsed<T> parse_with(std::string_view body, F&& build) {
     }
 }
 
-// Validate's hot path: a streaming (SAX) pass over the body that builds the entries directly,
-// without the document tree, per-entry field names or strings. It accepts only the plain shape
-// ({"tenants": [{"id": "...", "gen": N}, ...]} with any unknown fields) and gives up on anything
-// else: a refusal, a duplicate key, an odd type. Giving up hands the body to the tree-based
-// parser, which alone decides errors, so refusals and their messages do not depend on this pass.
+// Validate's hot path: one pass over the bytes of the shape a pageserver sends,
+// {"tenants": [{"id": "...", "gen": N}, ...]} (any whitespace, the two entry fields in either
+// order), building the entries without a document, a token string or an allocation per entry.
+// Anything else (an unknown or repeated field, an escape, a number that is not plain digits, a
+// bad id, too many entries) makes it give up and hand the body to the tree-based parser, which
+// alone decides refusals, so errors and their messages do not depend on this pass.
 class ValidateFastPath {
 public:
-    using string_t = json::string_t;
+    explicit ValidateFastPath(std::string_view body) : at_(body.data()), end_(body.data() + body.size()) {}
 
-    explicit ValidateFastPath(ValidateRequest& out) : out_(out) {}
-    bool complete() const { return state_ == State::done; }
-
-    bool null() { return scalar(); }
-    bool boolean(bool) { return scalar(); }
-    bool number_integer(json::number_integer_t n) {
-        if (state_ == State::gen_value) return generation(n >= 0, static_cast<std::uint64_t>(n));
-        return scalar();
-    }
-    bool number_unsigned(json::number_unsigned_t n) {
-        if (state_ == State::gen_value) return generation(true, n);
-        return scalar();
-    }
-    bool number_float(json::number_float_t, const string_t&) { return scalar(); }
-    bool binary(json::binary_t&) { return false; }
-
-    bool string(string_t& text) {
-        if (state_ != State::id_value) return scalar();
-        auto parsed = parse_tenant_shard_id(text);
-        if (!parsed.id) return false;
-        entry_.id = *parsed.id;
-        state_ = State::entry;
-        return true;
-    }
-
-    bool start_object(std::size_t) {
-        switch (state_) {
-            case State::start: state_ = State::top; return true;
-            case State::tenants:
-                state_ = State::entry;
-                seen_id_ = seen_gen_ = false;
-                return true;
-            default: return nested();
+    bool parse(ValidateRequest& out) {
+        if (!(next('{') && key() == Key::tenants && next(':') && next('['))) return false;
+        if (!next(']')) {
+            do {
+                if (out.tenants.size() >= kMaxValidateEntries || !entry(out)) return false;
+            } while (next(','));
+            if (!next(']')) return false;
         }
+        if (!next('}')) return false;
+        skip_space();
+        return at_ == end_;
     }
-    bool end_object() {
-        switch (state_) {
-            case State::skip: return unnest();
-            case State::top: state_ = State::done; return seen_tenants_;
-            case State::entry:
-                if (!seen_id_ || !seen_gen_ || out_.tenants.size() >= kMaxValidateEntries) return false;
-                out_.tenants.push_back(entry_);
-                state_ = State::tenants;
-                return true;
-            default: return false;
-        }
-    }
-    bool start_array(std::size_t) {
-        if (state_ != State::tenants_value) return nested();
-        state_ = State::tenants;
-        return true;
-    }
-    bool end_array() {
-        if (state_ == State::skip) return unnest();
-        if (state_ != State::tenants) return false;
-        state_ = State::top;
-        return true;
-    }
-
-    bool key(string_t& name) {
-        if (state_ == State::skip) return true;
-        if (state_ == State::top) {
-            if (name != "tenants") return skip_value();
-            if (seen_tenants_) return false;  // a repeated key: the tree parser keeps the last
-            seen_tenants_ = true;
-            state_ = State::tenants_value;
-            return true;
-        }
-        if (state_ != State::entry) return false;
-        if (name == "id") {
-            if (seen_id_) return false;
-            seen_id_ = true;
-            state_ = State::id_value;
-        } else if (name == "gen") {
-            if (seen_gen_) return false;
-            seen_gen_ = true;
-            state_ = State::gen_value;
-        } else {
-            return skip_value();
-        }
-        return true;
-    }
-
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
 private:
-    // Where the parser is: which value the next event belongs to.
-    enum class State {
-        start,          // before the body
-        top,            // in the body object, between members
-        tenants_value,  // after "tenants":
-        tenants,        // in the tenants array, between entries
-        entry,          // in an entry object, between members
-        id_value,       // after "id":
-        gen_value,      // after "gen":
-        skip_member,    // after the key of an unknown member
-        skip,           // inside an unknown member's object or array
-        done,           // after the body
-    };
+    enum class Key { tenants, id, gen, other };
 
-    bool skip_value() {
-        resume_ = state_;
-        state_ = State::skip_member;
+    void skip_space() {
+        while (at_ < end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+    }
+    // Skips whitespace, then consumes c if it comes next.
+    bool next(char c) {
+        skip_space();
+        if (at_ == end_ || *at_ != c) return false;
+        ++at_;
         return true;
     }
-    // A scalar is fine only as an unknown member's whole value (or inside one).
-    bool scalar() {
-        if (state_ == State::skip) return true;
-        if (state_ != State::skip_member) return false;
-        state_ = resume_;
-        return true;
-    }
-    bool nested() {
-        if (state_ == State::skip_member) {
-            state_ = State::skip;
-            depth_ = 1;
-            return true;
+    // A string without escapes or control characters (JSON needs escapes for those).
+    bool string(std::string_view& text) {
+        if (!next('"')) return false;
+        const char* begin = at_;
+        while (at_ < end_ && *at_ != '"') {
+            if (*at_ == '\\' || static_cast<unsigned char>(*at_) < 0x20) return false;
+            ++at_;
         }
-        if (state_ != State::skip) return false;
-        ++depth_;
+        if (at_ == end_) return false;
+        text = std::string_view(begin, static_cast<std::size_t>(at_ - begin));
+        ++at_;
         return true;
     }
-    bool unnest() {
-        if (--depth_ == 0) state_ = resume_;
+    Key key() {
+        std::string_view name;
+        if (!string(name)) return Key::other;
+        if (name == "tenants") return Key::tenants;
+        if (name == "id") return Key::id;
+        if (name == "gen") return Key::gen;
+        return Key::other;
+    }
+    // A JSON integer in 0..2^32-1 written as plain digits (no sign, fraction, exponent or
+    // leading zero).
+    bool generation(std::uint32_t& out) {
+        skip_space();
+        const char* begin = at_;
+        std::uint64_t n = 0;
+        while (at_ < end_ && *at_ >= '0' && *at_ <= '9' && at_ - begin < 11) n = n * 10 + static_cast<unsigned>(*at_++ - '0');
+        std::size_t digits = static_cast<std::size_t>(at_ - begin);
+        if (digits == 0 || digits > 10 || (digits > 1 && *begin == '0') || n > static_cast<std::uint64_t>(kMaxU32))
+            return false;
+        if (at_ < end_ && (*at_ == '.' || *at_ == 'e' || *at_ == 'E')) return false;
+        out = static_cast<std::uint32_t>(n);
         return true;
     }
-    bool generation(bool non_negative, std::uint64_t n) {
-        if (!non_negative || n > static_cast<std::uint64_t>(kMaxU32)) return false;
-        entry_.generation = static_cast<std::uint32_t>(n);
-        state_ = State::entry;
+    bool entry(ValidateRequest& out) {
+        if (!next('{')) return false;
+        ValidateEntry e;
+        bool seen_id = false, seen_gen = false;
+        for (int member = 0; member < 2; ++member) {
+            if (member == 1 && !next(',')) return false;
+            Key k = key();
+            if (!next(':')) return false;
+            if (k == Key::id && !seen_id) {
+                std::string_view text;
+                if (!string(text)) return false;
+                auto parsed = parse_tenant_shard_id(text);
+                if (!parsed.id) return false;
+                e.id = *parsed.id;
+                seen_id = true;
+            } else if (k == Key::gen && !seen_gen) {
+                if (!generation(e.generation)) return false;
+                seen_gen = true;
+            } else {
+                return false;
+            }
+        }
+        if (!next('}')) return false;
+        out.tenants.push_back(e);
         return true;
     }
 
-    ValidateRequest& out_;
-    State state_ = State::start;
-    State resume_ = State::start;  // where an unknown member's value ends
-    std::size_t depth_ = 0;
-    bool seen_tenants_ = false, seen_id_ = false, seen_gen_ = false;
-    ValidateEntry entry_;
+    const char* at_;
+    const char* end_;
 };
 
 // The count is refused from the bytes, before the fast path or a tree holds a million entries.
@@ -469,16 +421,12 @@ Parsed<ReAttachRequest> parse_re_attach_request(std::string_view body) {
 }
 
 Parsed<ValidateRequest> parse_validate_request(std::string_view body) {
-    if (auto refusal = refuse_validate_shape(body)) return {std::nullopt, *refusal};
+    // The fast path is bounded by itself (fixed depth, at most kMaxValidateEntries); the tree
+    // parser checks depth and count from the bytes before it builds anything.
     ValidateRequest request;
     // A pageserver sends chunks of 128 entries of about 60 bytes each.
     request.tenants.reserve(std::min<std::size_t>(body.size() / 48 + 1, 4096));
-    ValidateFastPath fast(request);
-    try {
-        if (json::sax_parse(body.begin(), body.end(), &fast) && fast.complete())
-            return {std::move(request), {}};
-    } catch (const std::exception&) {
-    }
+    if (ValidateFastPath(body).parse(request)) return {std::move(request), {}};
     return parse_validate_request_tree(body);
 }
 
@@ -580,7 +528,8 @@ std::string format_validate_response(const std::vector<ValidateEntry>& entries,
 }
 
 std::string format_attach_hook_response(std::optional<std::int32_t> generation) {
-    return ordered_json{{"gen", generation ? ordered_json(*generation) : ordered_json(nullptr)}}.dump();
+    // By hand, as the library would write it: no document for a one-number answer.
+    return generation ? fmt::format(R"({{"gen":{}}})", *generation) : std::string(R"({"gen":null})");
 }
 
 std::string format_inspect_response(std::optional<std::pair<std::int32_t, std::int64_t>> attachment) {

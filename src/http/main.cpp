@@ -103,6 +103,9 @@ int main(int argc, char** argv) {
     serving::Handlers handlers;
     handlers.head = [&router](serving::Request& request) { return router.head(request); };
     handlers.handle = [&router](const serving::Request& request) { return router.handle(request); };
+    handlers.take = [&router](const serving::Request& request, const serving::Respond& respond) {
+        return router.take(request, respond);
+    };
     handlers.observe = [&router](const serving::Request& request, const serving::Reply& reply,
                                  std::chrono::steady_clock::duration elapsed) { router.observe(request, reply, elapsed); };
     serving::Server server(options, handlers);

@@ -2,12 +2,14 @@
 // call (pool, validate batcher, metrics). Routes know nothing of HTTP plumbing.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
 #include "auth.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
+#include "serving/server.hpp"
 #include "validate_batch.hpp"
 
 namespace gencontrol::http {
@@ -20,5 +22,9 @@ struct RouteContext {
     std::string_view method;              // GET or POST for routes that take both
     std::optional<TokenClaims> claims;    // empty when auth is off
 };
+
+// How a route that took its request over (without a thread) answers: with a function that makes
+// the reply or throws, run by the router under the same failure mapping as a route's own call.
+using Answer = std::function<void(const std::function<serving::Reply()>& reply)>;
 
 }  // namespace gencontrol::http

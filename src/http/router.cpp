@@ -23,12 +23,13 @@ struct Route {
     std::string_view path;
     Access access;
     Reply (*handler)(RouteContext&);
+    bool (*take)(RouteContext&, const Answer&) = nullptr;  // the route can also answer without a thread
 };
 
 // Every route the shim serves; docs/http-api.yaml describes the same list.
 constexpr Route kRoutes[] = {
     {"POST", "/upcall/v1/re-attach", Access::generations_api, re_attach_route},
-    {"POST", "/upcall/v1/validate", Access::generations_api, validate_route},
+    {"POST", "/upcall/v1/validate", Access::generations_api, validate_route, take_validate},
     {"GET", "/upcall/v1/timeline_import_status", Access::generations_api, import_status_route},
     {"POST", "/upcall/v1/timeline_import_status", Access::generations_api, import_status_route},
     {"POST", "/debug/v1/attach-hook", Access::admin, attach_hook_route},
@@ -110,15 +111,29 @@ Reply Router::handle(const serving::Request& request) const {
     const Route& route = *admitted.route;
     std::string_view method = request.method == "HEAD" ? std::string_view("GET") : request.method;
     RouteContext context{pool_, metrics_, validate_, request.body, method, admitted.claims};
+    return guarded(route.path, [&] { return route.handler(context); });
+}
+
+bool Router::take(const serving::Request& request, const serving::Respond& respond) const {
+    const auto* admitted = std::any_cast<Admitted>(&request.state);
+    if (!admitted || !admitted->route->take) return false;
+    const Route& route = *admitted->route;
+    RouteContext context{pool_, metrics_, validate_, request.body, request.method, admitted->claims};
+    return route.take(context, [this, &route, respond](const std::function<Reply()>& reply) {
+        respond(guarded(route.path, reply));
+    });
+}
+
+Reply Router::guarded(std::string_view route, const std::function<Reply()>& run) const {
     try {
-        return route.handler(context);
+        return run();
     } catch (const DbError& e) {
         Reply reply = db_error_reply(e, timeout_seconds_);
         if (reply.status == 500)
-            log::error("database call failed", {{"route", route.path}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
+            log::error("database call failed", {{"route", route}, {"sqlstate", e.sqlstate()}, {"error", e.what()}});
         return reply;
     } catch (const std::exception& e) {
-        log::error("request failed", {{"route", route.path}, {"error", e.what()}});
+        log::error("request failed", {{"route", route}, {"error", e.what()}});
         Reply reply = error_reply(500, "internal error");
         reply.log_message = e.what();
         return reply;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -23,6 +24,9 @@ public:
     std::optional<Reply> head(serving::Request& request) const;
     // Runs the route (checking the head again when head() was not called) and maps failures.
     Reply handle(const serving::Request& request) const;
+    // On the event loop, after head(): takes over the requests of routes that can wait without a
+    // thread (validate); false lets handle() run on a worker.
+    bool take(const serving::Request& request, const serving::Respond& respond) const;
     void observe(const serving::Request& request, const Reply& reply,
                  std::chrono::steady_clock::duration elapsed) const;
 
@@ -30,6 +34,9 @@ public:
     static std::string_view route_label(std::string_view path);
 
 private:
+    // The route's reply, with its failures mapped to statuses (and logged).
+    Reply guarded(std::string_view route, const std::function<Reply()>& run) const;
+
     Pool& pool_;
     const KeyRing& keys_;
     Metrics& metrics_;

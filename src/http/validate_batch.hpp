@@ -1,11 +1,14 @@
 // Validate requests that arrive while the database is busy with others share one gen_validate
-// call: a few large calls cost the database far less per entry than many 128-entry ones.
+// call: a few large calls cost the database and the shim far less per entry than many small ones.
 #pragma once
 
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <exception>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "requests.hpp"
@@ -16,30 +19,44 @@ namespace gencontrol::http {
 
 class ValidateBatcher {
 public:
-    // At most max_calls gen_validate calls run at once; a call takes every waiting request, up to
-    // max_entries entries in all (a larger request goes alone).
+    using Verdicts = std::vector<ValidateVerdict>;
+    // A request's entries, and the verdicts of its known entries in request order (unknown shards
+    // left out) or the error of the call that carried them (what Pool::Lease::run throws).
+    using Done = std::function<void(const std::vector<ValidateEntry>&, Verdicts, std::exception_ptr)>;
+
+    // max_calls threads each make one gen_validate call at a time; a call takes every waiting
+    // request, up to max_entries entries in all (a larger request goes alone).
     ValidateBatcher(Pool& pool, Metrics& metrics, int max_calls, std::size_t max_entries = 16384);
+    // Answers every request already submitted, then stops the call threads.
+    ~ValidateBatcher();
     ValidateBatcher(const ValidateBatcher&) = delete;
     ValidateBatcher& operator=(const ValidateBatcher&) = delete;
 
-    // The known entries of one request, in request order, with their verdicts; unknown shards are
-    // left out. The call that answers starts after this request arrived, so it sees every
-    // attach committed before. Throws what Pool::Lease::run throws.
-    std::vector<ValidateVerdict> validate(const std::vector<ValidateEntry>& entries);
+    // Queues a request and returns at once; `done` runs once, on a call thread, after a call that
+    // started after this request was queued, so it sees every attach committed before.
+    void submit(std::vector<ValidateEntry> entries, Done done);
+    // The same, waiting for the answer; throws the call's error.
+    Verdicts validate(const std::vector<ValidateEntry>& entries);
 
 private:
-    struct Waiter;
-    std::vector<Waiter*> take_batch();             // with mutex_ held
-    void run(const std::vector<Waiter*>& batch);   // sets every member's verdicts or error
-    void call(const std::vector<Waiter*>& batch);  // throws
+    struct Waiter {
+        std::vector<ValidateEntry> entries;
+        Done done;
+        Verdicts verdicts;
+        std::exception_ptr error;
+    };
+    void serve();                                  // one call thread
+    std::vector<Waiter> take_batch();              // with mutex_ held
+    void call(std::vector<Waiter>& batch);         // sets every member's verdicts; throws
 
     Pool& pool_;
     Metrics& metrics_;
-    const int max_calls_;
     const std::size_t max_entries_;
     std::mutex mutex_;
-    std::deque<Waiter*> waiting_;  // guarded by mutex_, oldest first
-    int calls_ = 0;                // guarded by mutex_: calls running now
+    std::condition_variable queued_;
+    std::deque<Waiter> waiting_;  // guarded by mutex_, oldest first
+    bool stopping_ = false;       // guarded by mutex_
+    std::vector<std::thread> threads_;
 };
 
 }  // namespace gencontrol::http

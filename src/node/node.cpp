@@ -106,7 +106,17 @@ Status Node::set_location(const std::string& id, Mode mode, std::optional<Genera
             tenants_.erase(id);
         }
     };
+    // Whatever replaces an attached shard here ends its attachment: deletions it held back will
+    // never run, and are counted as dropped.
+    auto end_attachment = [&] {
+        if (!current || current->mode() == Mode::kSecondary) return;
+        if (auto n = current->discard_held_deletions(); n > 0) {
+            log_line("dropped " + std::to_string(n) + " held-back deletions of " + id + " (generation " +
+                     std::to_string(current->generation()) + "): its attachment ended");
+        }
+    };
     if (mode == Mode::kDetached || mode == Mode::kSecondary) {
+        end_attachment();
         if (current) current->remove_local_state();
         replace(mode == Mode::kSecondary ? TenantShard::secondary(*services_, id) : nullptr);
         return Status::ok();
@@ -126,6 +136,7 @@ Status Node::set_location(const std::string& id, Mode mode, std::optional<Genera
     }
     auto attached = TenantShard::attach(*services_, id, mode, *generation);
     if (!attached.is_ok()) return attached.status();
+    end_attachment();
     replace(attached.value());
     return Status::ok();
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gencontrol/remote_layout.hpp"
+#include "log.hpp"
 #include "tenant_shard_id.hpp"
 
 namespace gencontrol::node {
@@ -19,8 +20,12 @@ serving::Reply reply(int status, const json& body) {
     return r;
 }
 
+// The reason also goes to the access log's line for the request (the serving core writes it for
+// every status >= 400), so an operator sees why a 500 happened, not only that it did.
 serving::Reply error(int status, const std::string& message) {
-    return reply(status, {{"msg", message}});
+    serving::Reply r = reply(status, {{"msg", message}});
+    r.log_message = message;
+    return r;
 }
 
 serving::Reply from_status(const Status& s) {
@@ -137,9 +142,7 @@ serving::Reply timeline_route(Node& node, const std::string& id, std::string tim
     return error(404, "no such route");
 }
 
-}  // namespace
-
-serving::Reply handle(Node& node, const serving::Request& request) {
+serving::Reply route(Node& node, const serving::Request& request) {
     auto parts = split_path(request.path);
     std::string_view method = request.method;
     if (request.path == "/status") {
@@ -190,6 +193,27 @@ serving::Reply handle(Node& node, const serving::Request& request) {
     if (parts.size() == 6 && parts[3] == "timeline")
         return timeline_route(node, id, std::string(parts[4]), parts[5], request);
     return error(404, "no such route");
+}
+
+}  // namespace
+
+serving::Reply handle(Node& node, const serving::Request& request) {
+    serving::Reply r;
+    // Caught here rather than by the serving core, so the exception's message is logged with the
+    // request (its method and path) and not as "internal error".
+    try {
+        r = route(node, request);
+    } catch (const std::exception& e) {
+        r = error(500, std::string("internal error: ") + e.what());
+    }
+    // The serving core's access line keeps only the start of the reason; a server error gets a
+    // line of its own with all of it (bounded: a message may quote a key or a path).
+    if (r.status >= 500 && r.status != 503) {
+        log_line("request failed: " + std::string(request.method) + " " +
+                 std::string(request.path.substr(0, 512)) + " answered " + std::to_string(r.status) + ": " +
+                 r.log_message.substr(0, 4096));
+    }
+    return r;
 }
 
 }  // namespace gencontrol::node

@@ -85,6 +85,7 @@ Result<std::shared_ptr<TenantShard>> TenantShard::attach(NodeServices& services,
     return shard;
 }
 
+// Corruption messages start with the reason, then the key: the access log keeps only the start.
 Status TenantShard::load_timeline(const std::string& timeline_id) {
     auto selected = client::select_index(services_.store, id_, timeline_id, key_generation());
     // A timeline whose only indexes are newer than us is not ours to see.
@@ -96,15 +97,16 @@ Status TenantShard::load_timeline(const std::string& timeline_id) {
         std::string key = client::layer_key(id_, timeline_id, name, meta.generation);
         auto bytes = services_.store.get(key);
         if (!bytes.is_ok())
-            return Status::corruption("index " + selected.value().key + " lists " + key + ": " +
-                                      bytes.status().message());
+            return Status::corruption("a listed layer cannot be read: " + key + " (in " +
+                                      selected.value().key + "): " + bytes.status().message());
         if (bytes.value().size() != meta.file_size ||
             client::layer_checksum(bytes.value()) != meta.checksum) {
-            return Status::corruption(key + " does not match its size or checksum in " +
-                                      selected.value().key);
+            return Status::corruption("layer does not match its size or checksum: " + key + " (in " +
+                                      selected.value().key + ")");
         }
         auto records = decode_layer(bytes.value());
-        if (!records.is_ok()) return Status::corruption(key + ": " + records.status().message());
+        if (!records.is_ok())
+            return Status::corruption("layer is malformed: " + key + ": " + records.status().message());
         for (auto& r : records.value()) {
             auto& slot = timeline.flushed[r.key];
             if (r.lsn >= slot.first) slot = {r.lsn, std::move(r.value)};
@@ -132,6 +134,14 @@ void TenantShard::release_deletions_locked() {
     // If the list cannot be written the keys are kept and tried again at the next mode change.
     if (services_.deletions.push(id_, key_generation(), blocked_deletions_).is_ok())
         blocked_deletions_.clear();
+}
+
+std::size_t TenantShard::discard_held_deletions() {
+    std::lock_guard lock(mutex_);
+    std::size_t n = blocked_deletions_.size();
+    if (n > 0) services_.deletions.discard(n);
+    blocked_deletions_.clear();
+    return n;
 }
 
 TenantShard::Timeline* TenantShard::find(const std::string& timeline) {

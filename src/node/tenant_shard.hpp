@@ -74,6 +74,9 @@ public:
     void confirm_progress();
     // Removes the shard's local directory (the node dropped it).
     void remove_local_state();
+    // The shard is being detached or replaced by a newer generation: the deletions it held back can
+    // never run (another attachment owns the layers now). Counts them as dropped; returns how many.
+    std::size_t discard_held_deletions();
 
 private:
     struct Timeline {

@@ -363,6 +363,7 @@ private:
 
     void dispatch() {
         in_flight_ = true;
+        if (server_.handlers.take && take()) return;
         // The loop keeps running while a worker holds the request, even with nothing else to do
         // (stop() with one request in flight): its answer is still to be written.
         asio::post(server_.workers, [self = this->shared_from_this(),
@@ -386,6 +387,42 @@ private:
             });
             work.reset();
         });
+    }
+
+    // Offers the request to Handlers::take; true when the program took it over. The answer comes
+    // back through the loop, which the work guard keeps running until then.
+    bool take() {
+        struct Pending {
+            std::shared_ptr<Session> self;
+            std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+            std::atomic<bool> answered{false};
+        };
+        auto pending = std::make_shared<Pending>();
+        pending->self = this->shared_from_this();
+        pending->work.emplace(server_.loop.get_executor());
+        Respond respond = [pending](Reply reply) {
+            if (pending->answered.exchange(true)) return;
+            auto& loop = pending->self->server_.loop;
+            // The session's last reference travels to the loop, so it is destroyed there.
+            asio::post(loop, [self = std::move(pending->self), reply = std::move(reply)]() mutable {
+                self->send(std::move(reply));
+            });
+            pending->work.reset();
+        };
+        try {
+            if (server_.handlers.take(request_, respond)) return true;
+        } catch (const std::exception& e) {
+            log::error("request failed", {{"path", shorten(request_.path)}, {"error", e.what()}});
+            Reply reply = core_reply(500, "internal error");
+            reply.close = false;
+            respond(std::move(reply));
+            return true;
+        }
+        // Not taken: nothing holds `respond`, and `handle` answers instead.
+        pending->answered = true;
+        pending->work.reset();
+        pending->self.reset();
+        return false;
     }
 
     // A refusal by the core itself: the body (if any) is left unread, so the connection closes.

@@ -54,6 +54,9 @@ struct TlsFiles {
     std::string key_path;
 };
 
+// Answers a request that a program took over (Handlers::take); callable once, from any thread.
+using Respond = std::function<void(Reply)>;
+
 // What a program plugs into the core. `head` runs on the event loop as soon as the request head
 // is parsed, before any body byte is read: it must not block (route lookup, method and token
 // checks); a reply it returns is sent at once and the body is never read. `handle` runs on a
@@ -62,6 +65,11 @@ struct TlsFiles {
 struct Handlers {
     std::function<std::optional<Reply>(Request&)> head;  // may be empty: every request goes on
     std::function<Reply(const Request&)> handle;
+    // May be empty. Runs on the event loop with the whole body, before `handle` would, and must
+    // not block: for work that waits on something shared rather than on a thread (a database call
+    // that many requests share). Returning true takes the request over, and the program then
+    // calls `respond` exactly once; false lets `handle` run on a worker as usual.
+    std::function<bool(const Request&, const Respond& respond)> take;
     // Called once per answered request (also for those the core refused itself: 400, 408, 413,
     // 431...) with the label-safe route, method and status, and the real latency.
     std::function<void(const Request&, const Reply&, std::chrono::steady_clock::duration)> observe;

@@ -16,7 +16,19 @@ DELETIONS = "gencontrol_node_deletion_queue_{}_total"
 
 def counters(node):
     m = node.metrics()
-    return {k: m.get(DELETIONS.format(k), 0.0) for k in ("submitted", "validated", "executed", "dropped")}
+    c = {k: m.get(DELETIONS.format(k), 0.0) for k in ("submitted", "validated", "executed", "dropped")}
+    c["pending"] = m.get("gencontrol_node_deletion_queue_pending", 0.0)
+    return c
+
+
+def counters_add_up(test, node):
+    """The counters' documented meaning, in every process: every key scheduled since the start
+    (pushed, found on disk, or held back and discarded) is executed, dropped or still pending."""
+    c = counters(node)
+    test.assertEqual(c["submitted"], c["executed"] + c["dropped"] + c["pending"], c)
+    test.assertLessEqual(c["executed"], c["validated"], c)
+    test.assertLessEqual(c["validated"], c["submitted"], c)
+    return c
 
 
 def layers_on_disk(fleet, tenant):
@@ -64,6 +76,8 @@ class Migration(FleetTestCase):
         self.assertGreater(counters(b)["executed"], 0)
         self.assertEqual(counters(a)["executed"], 0)
         self.assertClean(f.check())
+        counters_add_up(self, a)
+        counters_add_up(self, b)
         # A later attachment reads every key.
         c = f.add_node()
         f.attach(t, c)
@@ -104,6 +118,43 @@ class Migration(FleetTestCase):
         f.compact(b, t)
         b.flush_deletions()
         self.assertGreater(counters(b)["executed"], 0)
+        self.assertClean(f.check())
+
+    def test_held_back_deletions_that_never_run_are_dropped_and_counted(self):
+        """Outside AttachedSingle a node holds its deletions back; when its attachment ends instead
+        (detached after AttachedStale, or moved to a newer generation from AttachedMulti) they can
+        never run, and are counted as dropped, as a stale queued list is."""
+        f = self.fleet
+        t = tenant_id(8)
+        a, b = f.add_node(), f.add_node()
+        gen_a = f.attach(t, a)
+        for i in range(3):
+            f.write(a, t, f.records(a, 2, [f"k{2 * i}", f"k{2 * i + 1}"]))
+            f.checkpoint(a, t)
+        # The old node, AttachedStale, compacts (as a node mid-migration may): it deletes nothing.
+        f.set_location(a, t, "AttachedStale", gen_a)
+        before = layers_on_disk(f, t)
+        replaced_a = f.compact(a, t).json()["layers_replaced"]
+        self.assertGreater(replaced_a, 0)
+        a.flush_deletions()
+        self.assertEqual(counters(a)["dropped"], 0)
+        gen_b = f.issue(t, b)
+        f.set_location(b, t, "AttachedMulti", gen_b)
+        f.set_location(a, t, "Detached")
+        c = counters_add_up(self, a)
+        self.assertEqual((c["dropped"], c["executed"]), (replaced_a, 0), c)
+        # The new node compacts in AttachedMulti, then is moved on to a newer generation before
+        # AttachedSingle: its held-back deletions belong to an attachment that is over.
+        f.write(b, t, f.records(b, 2, ["k6", "k0"]))
+        f.checkpoint(b, t)
+        replaced_b = f.compact(b, t).json()["layers_replaced"]
+        self.assertGreater(replaced_b, 0)
+        gen_b2 = f.issue(t, b)
+        f.set_location(b, t, "AttachedSingle", gen_b2)
+        b.flush_deletions()
+        c = counters_add_up(self, b)
+        self.assertEqual((c["dropped"], c["executed"]), (replaced_b, 0), c)
+        self.assertLessEqual(before, layers_on_disk(f, t), "a held-back deletion ran")
         self.assertClean(f.check())
 
 

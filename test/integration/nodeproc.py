@@ -9,13 +9,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
-from shimproc import request  # noqa: E402
+from shimproc import request, wait_until_answered  # noqa: E402
 
 # GENCONTROL_NODE points the tests at another build of the node (an installed one, say).
 BINARY = os.environ.get("GENCONTROL_NODE") or os.path.join(ROOT, "build", "gencontrol-node")
@@ -74,34 +73,14 @@ class Node:
 
     def wait_status(self, timeout=15):
         """Waits until /status answers, which it does from the start, before re-attach."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gencontrol-node {self.node_id} exited with {self.proc.returncode}:\n"
-                                   f"{self.log_tail()}")
-            try:
-                if self.request("GET", "/status", timeout=2).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gencontrol-node {self.node_id}: no /status within {timeout}s:\n{self.log_tail()}")
+        wait_until_answered(self.proc, lambda: self.request("GET", "/status", timeout=2).status == 200,
+                            timeout, f"gencontrol-node {self.node_id}", "answer /status", self.log_tail)
 
     def wait_ready(self, timeout=60):
         """Waits until tenant routes are served (not 503), i.e. re-attach and recovery are done."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gencontrol-node {self.node_id} exited with {self.proc.returncode}:\n"
-                                   f"{self.log_tail()}")
-            try:
-                if self.request("GET", f"/v1/tenant/{PROBE_TENANT}", timeout=2).status != 503:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gencontrol-node {self.node_id} did not serve tenants within {timeout}s:\n"
-                           f"{self.log_tail()}")
+        wait_until_answered(
+            self.proc, lambda: self.request("GET", f"/v1/tenant/{PROBE_TENANT}", timeout=2).status != 503,
+            timeout, f"gencontrol-node {self.node_id}", "serve tenants", self.log_tail)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None

@@ -31,6 +31,22 @@ def tenant(i, shard=None):
     return text
 
 
+
+def wait_until_answered(proc, answered, timeout, name, what, log):
+    """Polls `answered()` (a request to the process; OSError counts as no answer) until it is true.
+    Raises with the process's log if the process exits first or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{log()}")
+        try:
+            if answered():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{name} did not {what} within {timeout}s:\n{log()}")
+
 class Response:
     def __init__(self, status, headers, body):
         self.status = status
@@ -101,17 +117,8 @@ class Shim:
         return self
 
     def wait_ready(self, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gencontrol-http exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if self.request("GET", "/status", timeout=2).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"gencontrol-http did not answer /status within {timeout}s:\n{self.log()}")
+        wait_until_answered(self.proc, lambda: self.request("GET", "/status", timeout=2).status == 200,
+                            timeout, "gencontrol-http", "answer /status", self.log)
 
     def stop(self, sig=signal.SIGTERM, timeout=15):
         """Stops the process (also after a failed test) and returns its exit status."""

@@ -174,10 +174,64 @@ TEST_F(DeletionQueueTest, RecoveryDropsOtherGenerations) {
     EXPECT_TRUE(exists(a_keys[0]));
     EXPECT_TRUE(exists(b_keys[0]));
     EXPECT_EQ(queue->counters().dropped, 2u);
+    // The lists a previous process left count as submitted in this one: never dropped > submitted.
+    EXPECT_EQ(queue->counters().submitted, 2u);
     // Sequence numbers continue after the recovered lists.
     ASSERT_TRUE(queue->push(kA, 5, objects(kA, 1)).is_ok());
     ASSERT_TRUE(queue->flush(false).is_ok());
     EXPECT_EQ(files(), (std::vector<std::string>{"0000000000000003-01.list", "header-01"}));
+}
+
+// Counters count keys since open(); what a previous process left on disk is submitted again, so
+// submitted = executed + dropped + pending holds after any restart (the metrics' documented meaning).
+TEST_F(DeletionQueueTest, CountersAddUpAcrossRestarts) {
+    auto check = [](const DeletionQueue& q) {
+        auto c = q.counters();
+        EXPECT_EQ(c.submitted, c.executed + c.dropped + q.pending_keys());
+        EXPECT_LE(c.executed, c.validated);
+        EXPECT_LE(c.validated, c.submitted);
+    };
+    auto validated_keys = objects(kA, 3);
+    auto stale_keys = objects(kB, 2);
+    auto fresh_keys = objects(kA, 4);
+    {
+        auto queue = open();
+        ASSERT_TRUE(queue->push(kA, 3, validated_keys).is_ok());
+        check(*queue);
+    }
+    // A crash after that list was validated (the header covers it), with two more lists unvalidated.
+    std::ofstream(workdir_ + "/deletion/header-01") << R"({"version": 1, "validated_sequence": 1})";
+    {
+        auto queue = open();
+        ASSERT_TRUE(queue->push(kB, 1, stale_keys).is_ok());
+        ASSERT_TRUE(queue->push(kA, 4, fresh_keys).is_ok());
+        check(*queue);
+    }
+    service_.current = {{kA, 5}, {kB, 2}};
+    auto queue = open();
+    EXPECT_EQ(queue->counters().submitted, 9u);  // everything found on disk
+    check(*queue);
+    ASSERT_TRUE(queue->recover({{kA, 5}}).is_ok());  // runs the validated list, relabels kA's 4 -> 5
+    check(*queue);
+    ASSERT_TRUE(queue->flush(true).is_ok());  // kB's generation 1 is stale: dropped
+    check(*queue);
+    auto c = queue->counters();
+    EXPECT_EQ(c.executed, 7u);
+    EXPECT_EQ(c.dropped, 2u);
+    EXPECT_EQ(queue->pending_keys(), 0u);
+}
+
+// Keys a shard held back (AttachedMulti, AttachedStale) and gave up when its attachment ended:
+// counted as submitted and dropped, nothing written.
+TEST_F(DeletionQueueTest, DiscardedKeysAreDropped) {
+    auto queue = open();
+    queue->discard(5);
+    auto c = queue->counters();
+    EXPECT_EQ(c.submitted, 5u);
+    EXPECT_EQ(c.dropped, 5u);
+    EXPECT_EQ(c.executed + c.validated, 0u);
+    EXPECT_EQ(queue->pending_keys(), 0u);
+    EXPECT_FALSE(std::filesystem::exists(workdir_ + "/deletion/0000000000000001-01.list"));
 }
 
 // The control: without a generation service (--no-generations) the same stale push that

@@ -3,6 +3,7 @@
 // --no-generations, so no generation service is needed; the generation paths run against the real
 // shim in test/integration/client/.
 #include <filesystem>
+#include <fstream>
 
 #include <nlohmann/json.hpp>
 
@@ -138,6 +139,26 @@ TEST_F(NodeRoutes, Errors) {
               409);
     call_json("PUT", tenant_path() + "/location_config", {{"mode", "Secondary"}});
     EXPECT_EQ(call_json("GET", tenant_path(), nullptr)["generation"], nullptr);
+}
+
+// A 500 carries its reason to the access log (Reply::log_message), not only to the client.
+TEST_F(NodeRoutes, ServerErrorsAreLoggedWithTheirReason) {
+    ASSERT_TRUE(node_->start_up().is_ok());
+    call_json("PUT", tenant_path() + "/location_config", {{"mode", "AttachedSingle"}, {"generation", 5}});
+    call_json("POST", timeline_path("write"), {{"records", {{{"key", "a"}, {"value", "1"}}}}});
+    call_json("POST", timeline_path("checkpoint"), nullptr);
+    // Damage the layer in the store: attaching again (a newer generation) must refuse it.
+    auto dir = std::filesystem::path(root_) / "remote/tenants" / kTenant / "timelines" / kTimeline;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().filename().string().starts_with("delta-")) std::ofstream(e.path()) << "damaged";
+    }
+    auto r =
+        call("PUT", tenant_path() + "/location_config", R"({"mode": "AttachedSingle", "generation": 6})");
+    EXPECT_EQ(r.status, 500) << r.body;
+    EXPECT_NE(r.log_message.find("does not match its size or checksum"), std::string::npos)
+        << "log_message: " << r.log_message;
+    // Every refusal says why in the log, not only 500s.
+    EXPECT_NE(call("GET", "/v1/tenant/nothex").log_message, "");
 }
 
 TEST_F(NodeRoutes, FlushAnswersTheCounters) {

@@ -224,6 +224,15 @@ TEST(ValidateRequest, FastPathAgreesWithTheTreeParser) {
         R"({"tenants": [)" + good + ",]}",
         R"({"tenants": [{"id": "\ud800", "gen": 1}]})",
         "{\"tenants\": [{\"id\": \"\xff\", \"gen\": 1}]}",
+        // The compact form a pageserver sends, JSON whitespace of every kind, leading zeros,
+        // upper-case hex, a control character inside a string.
+        R"({"tenants":[{"id":)" + id + R"(,"gen":1},{"gen":2,"id":)" + id + "}]}",
+        "\t{\r\n\"tenants\"\t:\n[\r" + good + "\n]\t}\r\n",
+        validate_body(entry(id, "007")),
+        validate_body(entry(id, "0")),
+        validate_body(entry(id, "00")),
+        validate_body(entry(json_string("072F1291A5310026820B2FE4B2968934-0102"), "1")),
+        "{\"tenants\": [{\"id\": \"072f1291a5310026820b2fe4b296893\x01\", \"gen\": 1}]}",
     };
     for (const auto& body : bodies) expect_same_as_tree_parser(body);
 

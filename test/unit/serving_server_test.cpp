@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,20 @@ protected:
                          std::to_string(request.body.size());
             reply.content_type = "text/plain";
             return reply;
+        };
+        // Paths under /later are taken over and answered 20 ms later from another thread, as the
+        // shim answers validates from its call threads; everything else goes on to `handle`.
+        handlers.take = [this](const Request& request, const Respond& respond) {
+            if (request.path.substr(0, 6) != "/later") return false;
+            ++taken_;
+            std::thread([respond, text = std::string(request.path) + " " + std::to_string(request.body.size())] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                Reply reply;
+                reply.body = "taken " + text;
+                reply.content_type = "text/plain";
+                respond(reply);
+            }).detach();
+            return true;
         };
         server_ = std::make_unique<Server>(options, handlers);
         ASSERT_EQ(server_->bind(), "");
@@ -120,7 +135,38 @@ protected:
     std::unique_ptr<Server> server_;
     std::thread thread_;
     std::atomic<int> handled_{0};
+    std::atomic<int> taken_{0};
 };
+
+TEST_F(CoreTest, TakenRequestsAreAnsweredFromAnotherThreadInOrder) {
+    int fd = connect_client();
+    send_all(fd,
+             "POST /later/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz"
+             "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /later/2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto answers = read_answers(fd, 3);
+    ::close(fd);
+    ASSERT_EQ(answers.size(), 3u);
+    EXPECT_EQ(answers[0].body, "taken /later/1 3");
+    EXPECT_EQ(answers[1].body, "GET /a 0");
+    EXPECT_EQ(answers[2].body, "taken /later/2 0");
+    EXPECT_EQ(taken_, 2);
+    EXPECT_EQ(handled_, 1);
+}
+
+TEST_F(CoreTest, StopStillAnswersATakenRequest) {
+    int fd = connect_client();
+    send_all(fd, "GET /later/stop HTTP/1.1\r\nHost: x\r\n\r\n");
+    for (int i = 0; i < 500 && taken_ == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_EQ(taken_, 1);
+    server_->stop();  // before the answer exists: it is still sent, then the connection closes
+    bool closed = false;
+    auto answers = read_answers(fd, 1, &closed);
+    ::close(fd);
+    ASSERT_EQ(answers.size(), 1u);
+    EXPECT_EQ(answers[0].body, "taken /later/stop 0");
+    EXPECT_TRUE(closed);
+}
 
 TEST_F(CoreTest, PipelinedRequestsAreAllAnsweredInOrder) {
     int fd = connect_client();

@@ -1,6 +1,6 @@
 // client_probe: one call of the library's generation service clients from the command line, so
 // integration tests can stop and start the shim or the database while the call is retrying.
-//   client_probe (--http URL [--token-file F] | --sql CONNINFO) [--backoff-scale X] re-attach NODE_ID
+//   client_probe (--http URL [--token-file F] [--ca-file PEM] | --sql CONNINFO) [--backoff-scale X] re-attach NODE_ID
 //   client_probe ... validate TENANT_SHARD_ID:GEN ...
 // Prints the answer as JSON on stdout and "retries: N" on stderr.
 #include <csignal>
@@ -17,7 +17,7 @@
 using namespace gencontrol::client;
 
 int main(int argc, char** argv) {
-    std::string http, sql, token_file;
+    std::string http, sql, token_file, ca_file;
     double scale = 1.0;
     int i = 1;
     for (; i + 1 < argc && std::string(argv[i]).starts_with("--"); i += 2) {
@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
             sql = argv[i + 1];
         else if (flag == "--token-file")
             token_file = argv[i + 1];
+        else if (flag == "--ca-file")
+            ca_file = argv[i + 1];
         else if (flag == "--backoff-scale")
             scale = std::stod(argv[i + 1]);
         else
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
         options.base_url = http;
         options.backoff_scale = scale;
         options.timeout_ms = 3000;
+        options.ca_file = ca_file;
         if (!token_file.empty()) std::getline(std::ifstream(token_file), options.bearer_token);
         client = make_http_generation_client(options, stop);
     } else {

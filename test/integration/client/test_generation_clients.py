@@ -1,12 +1,17 @@
 """The client library's generation service clients against the real shim and a real PostgreSQL,
 through build/client_probe: re-attach and validate over HTTP and over SQL, batches past Neon's
 chunk of 128, and each call retrying while the shim or the database is stopped, then answering
-once it is back; a shutdown request ends a retrying call; the bearer token (and its control: none is 401).
+once it is back; a shutdown request ends a retrying call; the bearer token (and its control: none is 401);
+HTTPS against the shim serving a self-signed certificate made here (trusted through the client's CA
+file; the controls: another CA, or none, is refused and never answered).
 
 Ports (this folder): PostgreSQL 15700-15709, shims 15720-15739, nodes 15740-15759.
 """
 import json
 import os
+import shutil
+import socket
+import ssl
 import subprocess
 import time
 import unittest
@@ -19,6 +24,32 @@ from shimproc import ROOT, Ed25519Key, Shim, tenant
 PROBE = os.path.join(ROOT, "build", "client_probe")
 SHIM_PORT = 15720
 BASE = f"http://127.0.0.1:{SHIM_PORT}/upcall/v1/"
+TLS_SHIM_PORT = 15722
+TLS_BASE = f"https://127.0.0.1:{TLS_SHIM_PORT}/upcall/v1/"
+
+
+def make_certificate(directory, name):
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made by openssl."""
+    cert, key = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", f"/CN=gencontrol-{name}",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def wait_for_tls(port, ca_file, timeout=15):
+    """Waits until a TLS handshake with the shim succeeds (its /status wait speaks plain HTTP)."""
+    deadline = time.monotonic() + timeout
+    context = ssl.create_default_context(cafile=ca_file)
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def probe_argv(transport, *args):
@@ -163,6 +194,39 @@ class GenerationClientsTest(ClusterTestCase):
         proc.terminate()
         proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 3)
+
+    def test_https_with_the_servers_ca(self):
+        """The shim serves HTTPS with a self-signed certificate; the client trusts it through its CA
+        file and re-attaches and validates. The controls: another CA's file, and no CA file (the
+        system's CAs), are refused at the handshake, retried, never answered."""
+        certs = tempfile.mkdtemp(prefix="gencontrol-client-tls-")
+        self.addCleanup(shutil.rmtree, certs, True)
+        cert, key = make_certificate(certs, "shim")
+        other_ca, _ = make_certificate(certs, "other")
+        shim = Shim("client-tls", TLS_SHIM_PORT, self.cluster.conninfo(DATABASE),
+                    args=["--tls-cert", cert, "--tls-key", key])
+        self.addCleanup(shim.stop)
+        shim.start(wait=False)
+        wait_for_tls(TLS_SHIM_PORT, cert)
+        https = ["--http", TLS_BASE, "--ca-file", cert]
+
+        t = tenant(0xC301)
+        shards, err = run_probe(https, "re-attach", "18")
+        self.assertEqual((shards, retries(err)), ([], 0))
+        g = self.attach(t, 18)
+        answer, err = run_probe(https, "validate", f"{t}:{g}", f"{t}:{g + 1}")
+        self.assertEqual(answer, [{"id": t, "valid": True}, {"id": t, "valid": False}])
+        self.assertEqual(retries(err), 0)
+
+        for name, transport in (("another CA", ["--http", TLS_BASE, "--ca-file", other_ca]),
+                                ("the system's CAs", ["--http", TLS_BASE])):
+            with self.subTest(trusting=name):
+                proc = start_probe(transport, "validate", f"{t}:{g}")
+                line = wait_for_retry(proc)
+                self.assertIn("certificate", line.lower(), line)
+                proc.terminate()
+                out, _ = proc.communicate(timeout=30)
+                self.assertEqual((proc.returncode, out), (3, ""), "refused, then cancelled: never answered")
 
 
 if __name__ == "__main__":

@@ -274,15 +274,21 @@ class Load:
     # --- one client ---------------------------------------------------------------------
     def _seen(self, tenant, generation):
         with self.latest_lock:
-            if generation > self.latest.get(tenant, 0):
-                self.latest[tenant] = generation
+            latest = self._latest()
+            if generation > latest.get(tenant, 0):
+                latest[tenant] = generation
 
     def _pick_tenant(self, rng):
         pool = self.hot if rng.random() < self.HOT_SHARE else self.cold
         return rng.choice(pool)
 
+    def _latest(self):
+        """The newest generation seen per tenant, as the calling client knows it (a subclass may
+        keep one view per side of a partition)."""
+        return self.latest
+
     def _pick_generation(self, rng, tenant):
-        latest = self.latest.get(tenant, 1)
+        latest = self._latest().get(tenant, 1)
         r = rng.random()
         if r < 0.6:
             return latest

@@ -53,23 +53,8 @@ class SidedLoad(Load):
             self.latest_by_side[target.side] = dict(self.latest)
 
     def _latest(self):
+        # Each side sees only the generations its own clients were given.
         return self.latest_by_side[side_of(threading.current_thread().name)]
-
-    def _seen(self, tenant, generation):
-        with self.latest_lock:
-            latest = self._latest()
-            if generation > latest.get(tenant, 0):
-                latest[tenant] = generation
-
-    def _pick_generation(self, rng, tenant):
-        # Load's choice (mostly the latest, sometimes one to four behind), from this side's view.
-        latest = self._latest().get(tenant, 1)
-        r = rng.random()
-        if r < 0.6:
-            return latest
-        if r < 0.8:
-            return max(1, latest - 1)
-        return max(1, latest - rng.randrange(1, 5))
 
     def _next_op(self, rng, name):
         op = super()._next_op(rng, name)
