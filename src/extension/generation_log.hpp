@@ -1,9 +1,13 @@
 // The one place that writes per-shard history rows from C++: every statement that changes a
-// shard's generation or attachment is built here around its change, so each change is logged.
+// shard's generation or attachment is built here around its change, or appends its row here.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include "pg.hpp"
 
 namespace gencontrol {
 
@@ -17,5 +21,23 @@ namespace gencontrol {
 // generation_log for the statements of src/extension/v1_0.
 std::string logged_change(std::string_view before, std::string_view change, std::string_view result,
                           std::string_view log_table = "generation_log_entries");
+
+}  // namespace gencontrol
+
+namespace gencontrol {
+
+// One per-shard history entry, as logged_change's INSERT writes it.
+struct LogEntry {
+    Datum tenant;
+    std::optional<std::int32_t> old_generation;
+    std::optional<std::int32_t> new_generation;
+    std::optional<std::int64_t> node;
+    const char* operation;  // one of generation_log_operation_check's values
+};
+
+// Appends `entry` to generation_log_entries without SQL (a heap insert and its index entries:
+// gen_attach's hot path), with the same columns, log_id sequence, role (session_user) and time
+// (the transaction's start, as now()) as logged_change.
+void append_log_entry(const LogEntry& entry);
 
 }  // namespace gencontrol

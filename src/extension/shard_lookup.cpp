@@ -19,6 +19,7 @@ struct TableShape {
     AttrNumber deleted_column = InvalidAttrNumber;
     AttrNumber node_column = InvalidAttrNumber;
     AttrNumber base_epoch_column = InvalidAttrNumber;  // 1.1 only
+    AttrNumber stripe_size_column = InvalidAttrNumber; // 1.1 only
     Layout layout = Layout::node_epochs;
 };
 
@@ -48,10 +49,13 @@ void learn_shape(Layout layout) {
     learned.generation_column = get_attnum(learned.table, epochs ? "base_generation" : "generation");
     learned.deleted_column = get_attnum(learned.table, "deleted_at");
     learned.node_column = get_attnum(learned.table, "attached_node");
-    if (epochs) learned.base_epoch_column = get_attnum(learned.table, "base_epoch");
+    if (epochs) {
+        learned.base_epoch_column = get_attnum(learned.table, "base_epoch");
+        learned.stripe_size_column = get_attnum(learned.table, "stripe_size");
+    }
     if (!RegProcedureIsValid(learned.equal_proc) || learned.generation_column == InvalidAttrNumber ||
         learned.deleted_column == InvalidAttrNumber || learned.node_column == InvalidAttrNumber ||
-        (epochs && learned.base_epoch_column == InvalidAttrNumber))
+        (epochs && (learned.base_epoch_column == InvalidAttrNumber || learned.stripe_size_column == InvalidAttrNumber)))
         elog(ERROR, "gencontrol: gencontrol.tenant_shards does not have the expected shape");
     shape = learned;
 }
@@ -115,9 +119,53 @@ ShardState ShardLookup::find(Datum tenant) {
     return state;
 }
 
+LockedRow ShardLookup::lock(Datum tenant) {
+    if (!node_epochs_) pg::raise(ERRCODE_INTERNAL_ERROR, "gencontrol: ShardLookup::lock needs the 1.1 layout");
+    return pg::call([&] {
+        ScanKeyData key;
+        ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
+        index_rescan(scan_, &key, 1, nullptr, 0);
+        LockedRow row;
+        if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return row;
+        // slot_ keeps the page pinned, so the version found cannot be pruned away before it is
+        // locked; a newer committed version is followed to (TUPLE_LOCK_FLAG_FIND_LAST_VERSION).
+        if (locked_slot_ == nullptr) locked_slot_ = table_slot_create(table_, nullptr);
+        ItemPointerData tid = slot_->tts_tid;
+        TM_FailureData failure;
+        TM_Result result = table_tuple_lock(table_, &tid, snapshot_, locked_slot_, GetCurrentCommandId(true),
+                                            LockTupleNoKeyExclusive, LockWaitBlock,
+                                            TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+        ExecClearTuple(slot_);
+        if (result == TM_Deleted) {  // rows are never deleted (guard trigger); as SELECT would, skip it
+            if (IsolationUsesXactSnapshot())
+                ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                                errmsg("could not serialize access due to concurrent delete")));
+            return row;
+        }
+        if (result != TM_Ok)
+            elog(ERROR, "gencontrol: unexpected result %d locking a tenant shard row", static_cast<int>(result));
+        row.exists = true;
+        row.tid = locked_slot_->tts_tid;
+        bool is_null;
+        Datum value = slot_getattr(locked_slot_, shape.generation_column, &is_null);
+        if (!is_null) row.base_generation = DatumGetInt32(value);
+        (void)slot_getattr(locked_slot_, shape.deleted_column, &is_null);
+        row.deleted = !is_null;
+        value = slot_getattr(locked_slot_, shape.node_column, &is_null);
+        if (!is_null) row.node = DatumGetInt64(value);
+        value = slot_getattr(locked_slot_, shape.stripe_size_column, &is_null);
+        if (!is_null) row.stripe_size = DatumGetInt32(value);
+        value = slot_getattr(locked_slot_, shape.base_epoch_column, &is_null);
+        if (!is_null) row.base_epoch = DatumGetInt64(value);
+        ExecClearTuple(locked_slot_);
+        return row;
+    });
+}
+
 void ShardLookup::close() {
     if (with_epochs_) epochs_.close();
     pg::call([&] {
+        if (locked_slot_ != nullptr) ExecDropSingleTupleTableSlot(locked_slot_);
         index_endscan(scan_);
         ExecDropSingleTupleTableSlot(slot_);
         UnregisterSnapshot(snapshot_);
@@ -126,6 +174,7 @@ void ShardLookup::close() {
     });
     scan_ = nullptr;
     slot_ = nullptr;
+    locked_slot_ = nullptr;
     index_ = nullptr;
     table_ = nullptr;
 }

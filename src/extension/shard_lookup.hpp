@@ -16,6 +16,17 @@ struct ShardState {
     std::optional<std::int64_t> node;   // the attached node
 };
 
+// A shard's stored row as locked by ShardLookup::lock (1.1 layout).
+struct LockedRow {
+    bool exists = false;
+    ItemPointerData tid{};                      // the locked (latest) row version
+    std::optional<std::int32_t> base_generation;
+    bool deleted = false;
+    std::optional<std::int64_t> node;
+    std::optional<std::int32_t> stripe_size;
+    std::optional<std::int64_t> base_epoch;
+};
+
 // Opens the table and its primary-key index for the duration of one SQL call. Must be used
 // between open() and close() only; a PostgreSQL error in between aborts the transaction,
 // which releases the scan, the relations and the snapshot. On a 1.1 schema it reads
@@ -27,6 +38,11 @@ public:
     // (gen_attach only needs the node to lock, and saves opening gencontrol.nodes).
     void open(Snapshot snapshot, bool with_epochs = true);
     ShardState find(Datum tenant);
+    // Locks the shard's latest row version FOR NO KEY UPDATE, as SELECT ... FOR NO KEY UPDATE
+    // would (waiting for a concurrent writer, then following its update; a serialization
+    // failure under REPEATABLE READ or SERIALIZABLE when the row changed after the transaction's
+    // snapshot), without starting an executor. 1.1 layout only; open() with a fresh snapshot.
+    LockedRow lock(Datum tenant);
     // A node's epoch and status under the same snapshot (1.1 only).
     std::optional<NodeState> node(std::int64_t id) { return epochs_.find(id); }
     void close();
@@ -36,6 +52,7 @@ private:
     Relation index_ = nullptr;
     IndexScanDesc scan_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
+    TupleTableSlot* locked_slot_ = nullptr;  // created by the first lock()
     Snapshot snapshot_ = nullptr;
     bool node_epochs_ = false;   // the 1.1 layout: base_epoch is read
     bool with_epochs_ = false;   // and the node's epoch added
