@@ -2,6 +2,8 @@
 // executor's per-statement start (plans, expression compilation, CHECK parsing, trigger queues).
 #include "table_writer.hpp"
 
+#include <cstring>
+
 #include "guards.hpp"
 
 extern "C" {
@@ -49,7 +51,13 @@ void TableWriter::close() {
 }
 
 AttrNumber TableWriter::column(const char* name) const {
-    AttrNumber number = pg::call([&] { return get_attnum(RelationGetRelid(relation_), name); });
+    // The descriptor is at hand: a few name comparisons instead of a catalog cache lookup.
+    TupleDesc desc = descriptor();
+    AttrNumber number = InvalidAttrNumber;
+    for (int i = 0; i < desc->natts && number == InvalidAttrNumber; ++i) {
+        Form_pg_attribute attribute = TupleDescAttr(desc, i);
+        if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), name) == 0) number = attribute->attnum;
+    }
     if (number == InvalidAttrNumber)
         pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: column ") + name + " is missing from gencontrol." +
                                               RelationGetRelationName(relation_));
