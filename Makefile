@@ -18,6 +18,8 @@ OBJS = \
 	src/extension/durability.o \
 	src/extension/statements.o \
 	src/extension/node_lock.o \
+	src/extension/subtransaction.o \
+	src/extension/shard_lock.o \
 	src/extension/layout.o \
 	src/extension/node_epochs.o \
 	src/extension/attached_shards.o \
