@@ -19,6 +19,8 @@ OBJS = \
 	src/extension/statements.o \
 	src/extension/table_writer.o \
 	src/extension/node_lock.o \
+	src/extension/subtransaction.o \
+	src/extension/shard_lock.o \
 	src/extension/layout.o \
 	src/extension/node_epochs.o \
 	src/extension/attached_shards.o \

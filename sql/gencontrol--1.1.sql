@@ -383,6 +383,13 @@ CREATE FUNCTION gencontrol.node_lock_for_delete(node bigint) RETURNS void
 CREATE FUNCTION gencontrol.node_lock_shared(node bigint) RETURNS void
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
+-- (1.1) The PL/pgSQL writers' way to lock one shard: its node's lock (shared), then its row
+-- ('update': FOR UPDATE, 'share': FOR SHARE), never waiting for a node lock while holding the
+-- row (a shard that moved meanwhile is unlocked and locked again, inside a subtransaction). True
+-- when the row exists, deleted or not. Both locks are held until the transaction ends.
+CREATE FUNCTION gencontrol.tenant_shard_lock(tenant gencontrol.tenant_shard_id, mode text) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+
 -- Raises a clear error when called on a hot standby; used by every PL/pgSQL writer below.
 CREATE FUNCTION gencontrol.require_primary(operation text) RETURNS void
     AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
@@ -765,7 +772,6 @@ CREATE FUNCTION gencontrol.tenant_delete(tenant gencontrol.tenant_shard_id)
 AS $$
 DECLARE
     shard record;
-    seen_node bigint;
     generation integer;
 BEGIN
     PERFORM gencontrol.require_primary('tenant_delete');
@@ -774,20 +780,12 @@ BEGIN
     END IF;
     -- The node's lock, then the shard's row: the order of every writer. Holding the node lock
     -- shared keeps gen_re_attach from bumping its epoch, and with it the generation kept below.
-    LOOP
-        SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
-         WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
-        IF NOT FOUND THEN
-            RETURN;  -- deleting what is not there is done already: callers retry
-        END IF;
-        IF seen_node IS NOT NULL THEN
-            PERFORM gencontrol.node_lock_shared(seen_node);
-        END IF;
-        SELECT t.base_generation, t.base_epoch, t.attached_node, t.deleted_at INTO shard
-          FROM gencontrol.tenant_shards_stored t
-         WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant FOR UPDATE;
-        EXIT WHEN shard.attached_node IS NOT DISTINCT FROM seen_node;  -- else it moved meanwhile
-    END LOOP;
+    IF NOT gencontrol.tenant_shard_lock(tenant, 'update') THEN
+        RETURN;  -- deleting what is not there is done already: callers retry
+    END IF;
+    SELECT t.base_generation, t.base_epoch, t.attached_node, t.deleted_at INTO shard
+      FROM gencontrol.tenant_shards_stored t
+     WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
     IF shard.deleted_at IS NOT NULL THEN
         RETURN;
     END IF;
@@ -1075,8 +1073,7 @@ CREATE FUNCTION gencontrol.timeline_import_set_status(tenant gencontrol.tenant_s
 AS $$
 DECLARE
     current_generation integer;
-    seen_node bigint;
-    shard_node bigint;
+    shard_exists boolean;
     shard_deleted_at timestamptz;
 BEGIN
     PERFORM gencontrol.require_primary('timeline_import_set_status');
@@ -1096,22 +1093,14 @@ BEGIN
     -- FOR SHARE with the one every attach and detach takes: a change that supersedes this
     -- generation commits before this check or waits until this write is done, so a stale node
     -- can never overwrite the progress of a newer one. Node lock first: every writer's order.
-    LOOP
-        SELECT t.attached_node INTO seen_node FROM gencontrol.tenant_shards_stored t
+    shard_exists := gencontrol.tenant_shard_lock(tenant, 'share');
+    IF shard_exists THEN
+        SELECT t.deleted_at INTO shard_deleted_at FROM gencontrol.tenant_shards_stored t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
-        IF seen_node IS NOT NULL THEN
-            PERFORM gencontrol.node_lock_shared(seen_node);
-        END IF;
-        SELECT t.attached_node, t.deleted_at INTO shard_node, shard_deleted_at
-          FROM gencontrol.tenant_shards_stored t
-         WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant FOR SHARE;
-        EXIT WHEN NOT FOUND OR shard_node IS NOT DISTINCT FROM seen_node;  -- else it moved meanwhile
-    END LOOP;
-    IF FOUND THEN
         SELECT t.generation INTO current_generation FROM gencontrol.tenant_shards t
          WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
     END IF;
-    IF NOT FOUND OR shard_deleted_at IS NOT NULL THEN
+    IF NOT shard_exists OR shard_deleted_at IS NOT NULL THEN
         RAISE EXCEPTION 'tenant shard % is not known', tenant USING ERRCODE = 'no_data_found';
     END IF;
     IF current_generation IS DISTINCT FROM timeline_import_set_status.generation THEN
@@ -1226,6 +1215,7 @@ REVOKE EXECUTE ON FUNCTION
     gencontrol.import_status_is_valid(jsonb),
     gencontrol.node_lock_for_delete(bigint),
     gencontrol.node_lock_shared(bigint),
+    gencontrol.tenant_shard_lock(gencontrol.tenant_shard_id, text),
     gencontrol.tenant_shards_guard(),
     gencontrol.nodes_guard(),
     gencontrol.tenant_shards_write()
@@ -1368,6 +1358,8 @@ COMMENT ON FUNCTION gencontrol.gen_advance_all(integer) IS
 'After a restore from backup: adds margin to every shard''s generation in one transaction and returns the number of shards changed. A shard that cannot take the whole margin is raised to 2147483647 and detached with a WARNING (logged as exhausted)';
 COMMENT ON FUNCTION gencontrol.node_lock_shared(bigint) IS
 'Internal: takes the node''s lock shared until the end of the transaction, as every writer of a generation of a shard on the node does (gen_re_attach and node_delete take it exclusively). An object lock under gencontrol.nodes that no other SQL can take';
+COMMENT ON FUNCTION gencontrol.tenant_shard_lock(gencontrol.tenant_shard_id, text) IS
+'Internal: locks the shard''s node shared and then its row (mode update: FOR UPDATE, share: FOR SHARE) until the end of the transaction, never waiting for a node lock while holding the row (a shard that moved meanwhile is unlocked and locked again). True when the row exists, deleted or not';
 COMMENT ON FUNCTION gencontrol.node_lock_for_delete(bigint) IS
 'Takes the node''s lock exclusively until the end of the transaction (node_delete does, so no attach to the node is in flight). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON TABLE gencontrol.timeline_import_shards IS

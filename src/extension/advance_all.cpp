@@ -1,5 +1,7 @@
 // gen_advance_all: after a restore from backup, lifts every generation (tombstones too) above
 // any that may have been handed out after the backup, in one logged transaction.
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "node_lock.hpp"
 #include "prologue.hpp"
 #include "statements.hpp"
+#include "subtransaction.hpp"
 #include "tenant_shard_id_type.hpp"
 #include "v1_0/v1_0.hpp"
 
@@ -76,25 +79,21 @@ SELECT 1, tenant, node, NULL FROM changes WHERE exhausted
 ORDER BY 1, 2)SQL"),
                        "ii");
 
-}  // namespace
+// A restore procedure runs once; retries only happen while nodes are being registered.
+constexpr int kMaxAttempts = 16;
 
-GENCONTROL_FUNCTION(gen_advance_all) {
-    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_advance_all(fcinfo);
-    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
-    std::int32_t margin = PG_GETARG_INT32(0);
-    if (margin <= 0)
-        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
-    spi::connect();
-    std::uint64_t nodes = all_nodes.run(nullptr, nullptr, true);
-    std::vector<std::int64_t> node_ids;
-    for (std::uint64_t row = 0; row < nodes; ++row) node_ids.push_back(spi::int64_value(row, 1).value_or(0));
-    for (std::int64_t node : node_ids) gencontrol::lock_node_shared(node);
-    lock_shards.run(nullptr, nullptr, false);
-    Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
-    // Row 0 counts the shards changed; the rows after it are the exhausted ones.
-    std::uint64_t rows = advance.run(args, nullptr, false);
-    std::int64_t changed = spi::int64_value(0, 4).value_or(0);
+// Every registered node id, ascending (all_nodes orders them), read with a fresh snapshot (not
+// read-only, which would reuse the calling statement's): the second read must see a node
+// registered after the first.
+std::vector<std::int64_t> node_ids() {
+    std::uint64_t nodes = all_nodes.run(nullptr, nullptr, false);
+    std::vector<std::int64_t> ids;
+    for (std::uint64_t row = 0; row < nodes; ++row) ids.push_back(spi::int64_value(row, 1).value_or(0));
+    return ids;
+}
+
+// Rows 1.. of the advance statement's result: the shards that could not take the whole margin.
+void warn_exhausted(std::uint64_t rows) {
     for (std::uint64_t row = 1; row < rows; ++row) {
         bool is_null;
         std::string name = gencontrol::tenant_shard_id_text(spi::value(row, 2, &is_null));
@@ -108,6 +107,40 @@ GENCONTROL_FUNCTION(gen_advance_all) {
                      errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
     }
+}
+
+}  // namespace
+
+GENCONTROL_FUNCTION(gen_advance_all) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_advance_all(fcinfo);
+    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
+    std::int32_t margin = PG_GETARG_INT32(0);
+    if (margin <= 0)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
+    spi::connect();
+    // Node locks (every node, ascending), then every shard row, then the update, in one
+    // subtransaction (shard_lock.hpp's lock order): a locked row attached to a node registered
+    // after the node list was read would have its epoch read without that node's lock, so then
+    // everything is rolled back, which gives the rows back, and taken again with the new list.
+    std::int64_t changed =
+        gencontrol::retry_in_subtransaction([&](int attempt) -> std::optional<std::int64_t> {
+            if (attempt >= kMaxAttempts)
+                pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                          "gen_advance_all: nodes kept being registered while it locked every shard (" +
+                              std::to_string(attempt) + " attempts)",
+                          "", "Retry the transaction.");
+            std::vector<std::int64_t> locked = node_ids();
+            for (std::int64_t node : locked) gencontrol::lock_node_shared(node);
+            lock_shards.run(nullptr, nullptr, false);
+            for (std::int64_t node : node_ids())
+                if (!std::binary_search(locked.begin(), locked.end(), node)) return std::nullopt;
+            Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
+            // Row 0 counts the shards changed; the rows after it are the exhausted ones.
+            std::uint64_t rows = advance.run(args, nullptr, false);
+            warn_exhausted(rows);
+            return spi::int64_value(0, 4).value_or(0);
+        });
     gencontrol::issue_durably();
     spi::finish();
     return Int64GetDatum(changed);

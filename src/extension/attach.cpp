@@ -1,6 +1,5 @@
-// gen_attach and gen_detach: the single-shard writers. They lock the nodes the shard moves
-// between, then its row, and materialise its current generation (base + the node's epoch growth).
-#include <algorithm>
+// gen_attach and gen_detach: the single-shard writers. They lock the nodes the shard moves between,
+// then its row (shard_lock.hpp), and materialise its current generation (base + the node's epoch growth).
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,9 +11,8 @@
 #include "guards.hpp"
 #include "layout.hpp"
 #include "node_epochs.hpp"
-#include "node_lock.hpp"
 #include "prologue.hpp"
-#include "shard_lookup.hpp"
+#include "shard_lock.hpp"
 #include "statements.hpp"
 #include "table_writer.hpp"
 #include "tenant_shard_id_type.hpp"
@@ -57,84 +55,6 @@ spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
 std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
     if (PG_ARGISNULL(argument)) return std::nullopt;
     return PG_GETARG_INT32(argument);
-}
-
-// The shard's row as locked, with its current generation, and the state of the node an attach
-// moves it to.
-struct LockedShard {
-    bool exists = false;
-    bool live = false;
-    std::optional<std::int32_t> generation;  // current; none before the first attach
-    std::optional<std::int64_t> node;
-    std::int32_t stripe_size = kDefaultStripeSize;
-    std::optional<gencontrol::NodeState> target;
-    ItemPointerData tid{};  // the locked row version
-};
-
-// Locks the shard's nodes before its row (the order every writer uses: node locks, node rows,
-// shard rows), then the row. `also` is the node an attach moves the shard to. The node the
-// shard is on is first read without a lock; if the locked row names another (it moved
-// meanwhile), that node is locked too before the row is used.
-LockedShard lock_shard_and_nodes(Datum tenant, std::optional<std::int64_t> also) {
-    gencontrol::ShardLookup lookup;
-    lookup.open(pg::call([] { return GetLatestSnapshot(); }), false);
-    std::optional<std::int64_t> seen = lookup.find(tenant).node;
-    lookup.close();
-
-    std::vector<std::int64_t> nodes;
-    if (also) nodes.push_back(*also);
-    if (seen) nodes.push_back(*seen);
-    std::sort(nodes.begin(), nodes.end());
-    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-    for (std::int64_t node : nodes) gencontrol::lock_node_shared(node);
-
-    LockedShard shard;
-    std::optional<std::int32_t> base;
-    std::optional<std::int64_t> base_epoch;
-    // SELECT ... FOR NO KEY UPDATE without an executor (shard_lookup.cpp).
-    gencontrol::ShardLookup locker;
-    locker.open(pg::call([] { return GetLatestSnapshot(); }), false);
-    gencontrol::LockedRow row = locker.lock(tenant);
-    locker.close();
-    if (row.exists) {
-        shard.exists = true;
-        shard.live = !row.deleted;
-        shard.node = row.node;
-        shard.stripe_size = row.stripe_size.value_or(kDefaultStripeSize);
-        base = row.base_generation;
-        base_epoch = row.base_epoch;
-        shard.tid = row.tid;
-        // Moved since the probe: lock that node too. This waits holding the row, but every lock
-        // that can stand in the way is a shared node lock (compatible) or an exclusive one queued
-        // behind them, which PostgreSQL's deadlock check lets this request pass; only a
-        // gen_re_attach that must detach this very row (an exhausted shard) makes a real cycle,
-        // which the deadlock check then breaks.
-        if (shard.node && std::find(nodes.begin(), nodes.end(), *shard.node) == nodes.end())
-            gencontrol::lock_node_shared(*shard.node);
-    }
-
-    // Node states read with a fresh snapshot now that their locks are held: no gen_re_attach
-    // or node_delete of those nodes can be in flight, so a newer epoch cannot exist.
-    gencontrol::NodeEpochs fresh;
-    fresh.open(pg::call([] { return GetLatestSnapshot(); }));
-    std::optional<gencontrol::NodeState> from = shard.node ? fresh.find(*shard.node) : std::nullopt;
-    if (also) shard.target = fresh.find(*also);
-    fresh.close();
-    if (shard.node && base) {
-        if (!from || !base_epoch)
-            pg::raise(ERRCODE_DATA_CORRUPTED, "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                                                  " is attached to node " + std::to_string(*shard.node) +
-                                                  ", which has no row in gencontrol.nodes");
-        std::int64_t current = gencontrol::current_generation(*base, *base_epoch, from->epoch);
-        if (!gencontrol::is_valid_generation(current))
-            pg::raise(ERRCODE_DATA_CORRUPTED, "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                                                  " has generation " + std::to_string(current) +
-                                                  ", outside 1 .. " + std::to_string(gencontrol::kMaxGeneration));
-        shard.generation = static_cast<std::int32_t>(current);
-    } else {
-        shard.generation = base;
-    }
-    return shard;
 }
 
 // The attach target: registered and not deleted; returns its epoch (its lock is held).
@@ -181,7 +101,7 @@ bool is_secondary(Datum tenant, std::int64_t node) {
 // one) cost more to start than to run; see bench/ANALYSIS.md. What that statement's guard
 // trigger and CHECK constraints would check holds by construction, and is checked here: the
 // generation grows (also when the shard moves), the row is attached with an epoch, not deleted.
-void update_attached_row(Datum tenant, const LockedShard& shard, std::int32_t next, std::int64_t node,
+void update_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std::int32_t next, std::int64_t node,
                          std::int64_t epoch, std::optional<std::int32_t> stripe_size) {
     if (shard.generation && next <= *shard.generation)
         pg::raise(ERRCODE_CHECK_VIOLATION,
@@ -217,43 +137,48 @@ void update_attached_row(Datum tenant, const LockedShard& shard, std::int32_t ne
     pg::call([] { CommandCounterIncrement(); });
 }
 
+// The attach itself, with the shard's nodes and row locked (shard_lock.hpp). std::nullopt: a
+// concurrent first attach of the same new shard made our insert a no-op; the caller rolls back
+// and locks again, and then finds its row.
+std::optional<std::int32_t> attach_locked(const gencontrol::LockedShard& shard, Datum tenant,
+                                          std::int64_t node, std::optional<std::int32_t> min_generation,
+                                          std::optional<std::int32_t> stripe_size) {
+    std::int64_t epoch = attachable_node_epoch(node, shard.target);
+    if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                      " has stripe size " + std::to_string(shard.stripe_size) + ", not " +
+                      std::to_string(*stripe_size),
+                  "The stripe size is set when the shard is created and never changes.",
+                  "Pass NULL (or the stored value) as stripe_size.");
+
+    auto next = gencontrol::next_generation(shard.generation, min_generation);
+    if (!next)
+        pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                  "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                      " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
+                  "Generations never wrap: a wrapped generation would be lower than one already issued.",
+                  "Give the tenant shard a new id (for example a new shard count).");
+
+    if (shard.exists) {
+        update_attached_row(tenant, shard, *next, node, epoch, stripe_size);
+    } else {
+        Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
+                       Int32GetDatum(stripe_size.value_or(kDefaultStripeSize)), Int64GetDatum(epoch)};
+        if (insert_shard.run(row, nullptr, false) == 0) return std::nullopt;
+    }
+    gencontrol::issue_durably();
+    return *next;
+}
+
+// The row is locked and written in one subtransaction, so the lock is not a MultiXact shared
+// with the parent transaction.
 std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
                     std::optional<std::int32_t> stripe_size) {
-    // Two tries: a concurrent first attach of the same new shard makes our insert a no-op,
-    // and the second lock then finds its row.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        LockedShard shard = lock_shard_and_nodes(tenant, node);
-        std::int64_t epoch = attachable_node_epoch(node, shard.target);
-        if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
-            pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                      "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                          " has stripe size " + std::to_string(shard.stripe_size) + ", not " +
-                          std::to_string(*stripe_size),
-                      "The stripe size is set when the shard is created and never changes.",
-                      "Pass NULL (or the stored value) as stripe_size.");
-
-        auto next = gencontrol::next_generation(shard.generation, min_generation);
-        if (!next)
-            pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                      "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                          " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
-                      "Generations never wrap: a wrapped generation would be lower than one already issued.",
-                      "Give the tenant shard a new id (for example a new shard count).");
-
-        if (shard.exists) {
-            update_attached_row(tenant, shard, *next, node, epoch, stripe_size);
-        } else {
-            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
-                           Int32GetDatum(stripe_size.value_or(kDefaultStripeSize)), Int64GetDatum(epoch)};
-            if (insert_shard.run(row, nullptr, false) == 0) continue;
-        }
-        gencontrol::issue_durably();
-        return *next;
-    }
-    pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
-              "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                  " was created concurrently and is not yet visible to this transaction",
-              "", "Retry the transaction.");
+    return gencontrol::write_locked_shard(
+        tenant, node, gencontrol::ShardRowLock::no_key_update, [&](const gencontrol::LockedShard& shard) {
+            return attach_locked(shard, tenant, node, min_generation, stripe_size);
+        });
 }
 
 }  // namespace
@@ -282,13 +207,17 @@ GENCONTROL_FUNCTION(gen_detach) {
     gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
     Datum tenant = PG_GETARG_DATUM(0);
     spi::connect();
-    LockedShard shard = lock_shard_and_nodes(tenant, std::nullopt);
-    // Detaching an unknown, deleted or detached shard is already done: callers retry.
-    if (shard.exists && shard.live && shard.node && shard.generation) {
-        Datum args[] = {tenant, Int64GetDatum(*shard.node), Int32GetDatum(*shard.generation)};
-        detach_shard.run(args, nullptr, false);
-        gencontrol::issue_durably();
-    }
+    gencontrol::write_locked_shard(
+        tenant, std::nullopt, gencontrol::ShardRowLock::no_key_update,
+        [&](const gencontrol::LockedShard& shard) {
+            // Detaching an unknown, deleted or detached shard is already done: callers retry.
+            if (shard.exists && shard.live && shard.node && shard.generation) {
+                Datum args[] = {tenant, Int64GetDatum(*shard.node), Int32GetDatum(*shard.generation)};
+                detach_shard.run(args, nullptr, false);
+                gencontrol::issue_durably();
+            }
+            return std::optional<bool>(true);
+        });
     spi::finish();
     return Datum(0);
 }

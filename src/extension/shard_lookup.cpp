@@ -119,7 +119,7 @@ ShardState ShardLookup::find(Datum tenant) {
     return state;
 }
 
-LockedRow ShardLookup::lock(Datum tenant) {
+LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
     if (!node_epochs_) pg::raise(ERRCODE_INTERNAL_ERROR, "gencontrol: ShardLookup::lock needs the 1.1 layout");
     return pg::call([&] {
         ScanKeyData key;
@@ -133,7 +133,7 @@ LockedRow ShardLookup::lock(Datum tenant) {
         ItemPointerData tid = slot_->tts_tid;
         TM_FailureData failure;
         TM_Result result = table_tuple_lock(table_, &tid, snapshot_, locked_slot_, GetCurrentCommandId(true),
-                                            LockTupleNoKeyExclusive, LockWaitBlock,
+                                            mode, LockWaitBlock,
                                             TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
         ExecClearTuple(slot_);
         if (result == TM_Deleted) {  // rows are never deleted (guard trigger); as SELECT would, skip it

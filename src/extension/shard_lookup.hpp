@@ -38,11 +38,12 @@ public:
     // (gen_attach only needs the node to lock, and saves opening gencontrol.nodes).
     void open(Snapshot snapshot, bool with_epochs = true);
     ShardState find(Datum tenant);
-    // Locks the shard's latest row version FOR NO KEY UPDATE, as SELECT ... FOR NO KEY UPDATE
-    // would (waiting for a concurrent writer, then following its update; a serialization
-    // failure under REPEATABLE READ or SERIALIZABLE when the row changed after the transaction's
-    // snapshot), without starting an executor. 1.1 layout only; open() with a fresh snapshot.
-    LockedRow lock(Datum tenant);
+    // Locks the shard's latest row version in `mode`, as SELECT ... FOR NO KEY UPDATE (FOR
+    // UPDATE, FOR SHARE) would (waiting for a concurrent writer, then following its update; a
+    // serialization failure under REPEATABLE READ or SERIALIZABLE when the row changed after the
+    // transaction's snapshot), without starting an executor. 1.1 layout only; open() with a
+    // fresh snapshot.
+    LockedRow lock(Datum tenant, LockTupleMode mode);
     // A node's epoch and status under the same snapshot (1.1 only).
     std::optional<NodeState> node(std::int64_t id) { return epochs_.find(id); }
     void close();

@@ -5,7 +5,7 @@
 -- re-attach of the node it leaves.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(45);
+SELECT plan(50);
 
 SELECT node_register(1601, 'ps1601', 9898, 'ps1601', 6400);
 SELECT node_register(1602, 'ps1602', 9898, 'ps1602', 6400);
@@ -181,6 +181,21 @@ SELECT results_eq($$SELECT * FROM dblink_get_result('a') AS t(g int)$$, ARRAY[12
 SELECT * FROM dblink_get_result('a') AS t(g int);
 SELECT dblink_disconnect('a');
 SELECT dblink_disconnect('b');
+
+-- tenant_shard_lock: how the PL/pgSQL writers (tenant_delete, timeline_import_set_status) lock
+-- one shard, its node's lock shared before its row (src/extension/shard_lock.hpp).
+SELECT node_register(1699, 'ps1699', 9898, 'ps1699', 6400);
+SELECT gen_attach('16990000000000000000000000000000', 1699);
+SELECT is(tenant_shard_lock('16ff0000000000000000000000000000', 'update'), false,
+          'tenant_shard_lock: false for an unknown shard');
+SELECT is(tenant_shard_lock('16990000000000000000000000000000', 'share'), true, '... true for a known one');
+SELECT ok(EXISTS (SELECT 1 FROM pg_locks
+                   WHERE locktype = 'object' AND classid = 'gencontrol.nodes'::regclass AND objid = 1699
+                     AND pid = pg_backend_pid() AND mode = 'ShareLock' AND granted),
+          '... holding its node''s lock shared until the transaction ends');
+SELECT throws_ok($$SELECT tenant_shard_lock('16990000000000000000000000000000', 'exclusive')$$, '22023', NULL,
+                 '... refusing any mode but update and share');
+SELECT throws_ok($$SELECT tenant_shard_lock(NULL, 'share')$$, '22004', NULL, '... and a NULL shard');
 
 SELECT * FROM finish();
 ROLLBACK;
