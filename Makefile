@@ -42,7 +42,10 @@ OBJS = \
 PG_CONFIG ?= pg_config
 export PG_CONFIG
 PG_CPPFLAGS = -Isrc/common -Isrc/extension
-PG_CXXFLAGS = -std=c++20 -fno-omit-frame-pointer -Wno-register
+# -MMD -MP: each object also records the headers it read (a .d file next to it), so changing a
+# header rebuilds every object that includes it; PGXS alone tracks only the .cpp files, and an
+# object built against an old class layout crashes the backend.
+PG_CXXFLAGS = -std=c++20 -fno-omit-frame-pointer -Wno-register -MMD -MP
 SHLIB_LINK = -lstdc++
 # Debian's PGXS also builds LLVM bitcode for JIT inlining; gencontrol's functions gain
 # nothing from it and it would need clang at build time.
@@ -52,7 +55,7 @@ override with_llvm = no
 NO_INSTALLCHECK = 1
 
 # The control file lives in extension/; PGXS looks for it at the top level.
-EXTRA_CLEAN = gencontrol.control
+EXTRA_CLEAN = gencontrol.control $(OBJS:.o=.d)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
@@ -87,3 +90,5 @@ test-packages:
 	scripts/test-packages.sh
 test-alerts:
 	scripts/test-alerts.sh
+
+-include $(OBJS:.o=.d)
