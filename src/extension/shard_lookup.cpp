@@ -122,6 +122,8 @@ ShardState ShardLookup::find(Datum tenant) {
 LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
     if (!node_epochs_) pg::raise(ERRCODE_INTERNAL_ERROR, "gencontrol: ShardLookup::lock needs the 1.1 layout");
     return pg::call([&] {
+        // The table lock SELECT ... FOR UPDATE takes (LOCK TABLE ... EXCLUSIVE keeps it out).
+        LockRelationOid(RelationGetRelid(table_), RowShareLock);
         ScanKeyData key;
         ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
