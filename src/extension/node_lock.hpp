@@ -9,10 +9,11 @@ namespace gencontrol {
 
 // Held until the end of the transaction. Every writer that reads, materialises or moves the
 // generation of a shard on a node shares it (gen_attach and gen_detach for the node a shard
-// leaves and the one it joins; tenant_delete, tenant_shard_split, timeline_import_set_status and
-// gen_advance_all through gencontrol.node_lock_shared()); node_delete and gen_re_attach take it
-// exclusively. So a node is never marked deleted, and its epoch never bumped, while one of them
-// is in flight.
+// leaves and the one it joins, tenant_delete and timeline_import_set_status for the shard's node,
+// all through shard_lock.hpp; tenant_shard_split through gencontrol.node_lock_shared(); and
+// gen_advance_all for every node); node_delete and gen_re_attach take it exclusively. So a node
+// is never marked deleted, and its epoch never bumped, while one of them is in flight.
+// shard_lock.hpp has the order these locks are taken in, and why no wait forms a cycle.
 void lock_node_shared(std::int64_t node);
 void lock_node_for_delete(std::int64_t node);
 void lock_node_for_re_attach(std::int64_t node);

@@ -4,12 +4,13 @@
 // Why this is linearizable without touching the shard rows: every writer that reads,
 // materialises or moves a shard's generation holds the heavyweight lock of the shard's node
 // (node_lock.cpp) shared until it commits: gen_attach and gen_detach for the node a shard leaves
-// and the one it joins, tenant_delete, tenant_shard_split and timeline_import_set_status through
-// gencontrol.node_lock_shared(), gen_advance_all for every node. gen_re_attach (like node_delete)
-// takes it exclusively. So while a re-attach of node N is in flight no other transaction can
-// compute, materialise or move a generation of a shard on N, and every one that is granted the
-// lock after it commits reads the new epoch (epochs are read with a fresh snapshot, taken after
-// the lock was granted). Lock order everywhere: node locks, then node rows, then shard rows.
+// and the one it joins, tenant_delete and timeline_import_set_status for the shard's node,
+// tenant_shard_split for its parents' nodes, gen_advance_all for every node. gen_re_attach (like
+// node_delete) takes it exclusively. So while a re-attach of node N is in flight no other
+// transaction can compute, materialise or move a generation of a shard on N, and every one that
+// is granted the lock after it commits reads the new epoch (epochs are read with a fresh
+// snapshot, taken after the lock was granted). Lock order everywhere: node locks, then node rows,
+// then shard rows; shard_lock.hpp says why no wait, this one's included, forms a cycle.
 #include <algorithm>
 #include <optional>
 #include <string>

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "generation.hpp"
+#include "guards.hpp"
 #include "node_lock.hpp"
 #include "prologue.hpp"
 #include "shard_lookup.hpp"

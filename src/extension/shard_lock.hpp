@@ -4,9 +4,7 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
 
-#include "guards.hpp"
 #include "node_epochs.hpp"
 #include "subtransaction.hpp"
 
@@ -30,8 +28,9 @@ namespace gencontrol {
 // waits for a node lock above L, or for rows, whose holders never wait for a node lock. Such a
 // chain never comes back to a lock below L: there is no cycle. Row waits among writers are
 // ordered too (one shard row per call, or many in key order), so a cycle can only come from a
-// caller's own transaction that holds rows from an earlier statement; PostgreSQL's deadlock
-// check breaks that, as it would for any two transactions that lock rows in opposite orders.
+// caller's own transaction that still holds locks from an earlier statement (two attaches in one
+// transaction); PostgreSQL's deadlock check breaks that, as it would for any two transactions
+// that lock rows in opposite orders.
 //
 // The writers, each cycle-free by the rules above:
 //  - gen_attach, gen_detach, tenant_delete, timeline_import_set_status: write_locked_shard
