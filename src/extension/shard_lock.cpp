@@ -49,9 +49,10 @@ std::optional<LockedShard> try_lock_shard(Datum tenant, std::optional<std::int64
     LockedShard shard;
     std::optional<std::int32_t> base;
     std::optional<std::int64_t> base_epoch;
-    // SELECT ... FOR <mode> without an executor (ShardLookup::lock).
+    // SELECT ... FOR <mode> without an executor (ShardLookup::lock), under the snapshot that
+    // statement would have had: a new one in READ COMMITTED, the transaction's otherwise.
     ShardLookup locker;
-    locker.open(pg::call([] { return GetLatestSnapshot(); }), false);
+    locker.open(pg::call([] { return GetTransactionSnapshot(); }), false);
     LockedRow row = locker.lock(tenant, tuple_lock_mode(mode));
     locker.close();
     if (row.exists) {

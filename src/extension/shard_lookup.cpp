@@ -130,14 +130,20 @@ LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
         LockedRow row;
         if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return row;
         // slot_ keeps the page pinned, so the version found cannot be pruned away before it is
-        // locked; a newer committed version is followed to (TUPLE_LOCK_FLAG_FIND_LAST_VERSION).
+        // locked. The flags and results are ExecLockRows' (nodeLockRows.c): in READ COMMITTED a
+        // newer committed version is followed to and locked; under a transaction snapshot a
+        // version updated after it is a serialization failure.
         if (locked_slot_ == nullptr) locked_slot_ = table_slot_create(table_, nullptr);
         ItemPointerData tid = slot_->tts_tid;
         TM_FailureData failure;
-        TM_Result result = table_tuple_lock(table_, &tid, snapshot_, locked_slot_, GetCurrentCommandId(true),
-                                            mode, LockWaitBlock,
-                                            TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &failure);
+        int flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+        if (!IsolationUsesXactSnapshot()) flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+        TM_Result result = table_tuple_lock(table_, &tid, snapshot_, locked_slot_, GetCurrentCommandId(true), mode,
+                                            LockWaitBlock, flags, &failure);
         ExecClearTuple(slot_);
+        if (result == TM_Updated && IsolationUsesXactSnapshot())
+            ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+                            errmsg("could not serialize access due to concurrent update")));
         if (result == TM_Deleted) {  // rows are never deleted (guard trigger); as SELECT would, skip it
             if (IsolationUsesXactSnapshot())
                 ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

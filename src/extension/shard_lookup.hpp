@@ -38,11 +38,12 @@ public:
     // (gen_attach only needs the node to lock, and saves opening gencontrol.nodes).
     void open(Snapshot snapshot, bool with_epochs = true);
     ShardState find(Datum tenant);
-    // Locks the shard's latest row version in `mode`, as SELECT ... FOR NO KEY UPDATE (FOR
-    // UPDATE, FOR SHARE) would (waiting for a concurrent writer, then following its update; a
-    // serialization failure under REPEATABLE READ or SERIALIZABLE when the row changed after the
-    // transaction's snapshot), without starting an executor. 1.1 layout only; open() with a
-    // fresh snapshot.
+    // Locks the shard's row version visible to the snapshot open() was given, in `mode`, as
+    // SELECT ... FOR NO KEY UPDATE (FOR UPDATE, FOR SHARE) does, without starting an executor:
+    // in READ COMMITTED it waits for a concurrent writer and follows its update to the latest
+    // version; under REPEATABLE READ or SERIALIZABLE a version updated after the snapshot is a
+    // serialization failure (40001). Open it with the snapshot an SPI statement would get
+    // (GetTransactionSnapshot()). 1.1 layout only.
     LockedRow lock(Datum tenant, LockTupleMode mode);
     // A node's epoch and status under the same snapshot (1.1 only).
     std::optional<NodeState> node(std::int64_t id) { return epochs_.find(id); }
