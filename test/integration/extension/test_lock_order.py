@@ -158,13 +158,13 @@ class LockOrderTest(ClusterTestCase):
     def cancel(self, pids):
         self.connect().cursor().execute("SELECT pg_cancel_backend(p) FROM unnest(%s::int[]) AS p", (list(pids),))
 
-    def test_no_wait_cycle_when_a_shard_moves_under_an_attach(self):
-        """The shape that collapsed the per-node epoch model under load: B locks the shard's row
-        after it moved to a node B has not locked, while T (attaching it to that node) holds that
-        node's lock and waits for the row, and a re-attach of that node waits for T. Had B waited
-        for the node's lock holding the row, its request would queue behind the re-attach's:
-        B -> re-attach -> T -> B, for deadlock_timeout."""
-        shard = "%032x" % 0xc0de
+    def play_shard_moving_under(self, shard, b_sql):
+        """The shape that collapsed the per-node epoch model under load: B (running `b_sql` on the
+        shard) locks the shard's row after it moved to a node B has not locked, while T (attaching
+        it to that node) holds that node's lock and waits for the row, and a re-attach of that
+        node waits for T. Had B waited for the node's lock holding the row, its request would
+        queue behind the re-attach's: B -> re-attach -> T -> B, for deadlock_timeout. Returns the
+        mover's generation and B's and T's outcomes."""
         admin = self.connect().cursor()
         admin.execute("SET search_path = gencontrol, public")
         admin.execute("SELECT node_register(4, 'ps', 9898, 'ps', 6400)")
@@ -175,8 +175,8 @@ class LockOrderTest(ClusterTestCase):
         moved_to = mover_cur.fetchone()[0]
 
         _, b_cur, b = self.session()
-        b_thread, b_out = self.in_thread(b_cur, "SELECT gen_attach(%s, 3)", (shard,))
-        self.wait_until_waiting(b)  # nodes 1 and 3 locked; waits for the row
+        b_thread, b_out = self.in_thread(b_cur, b_sql, (shard,))
+        self.wait_until_waiting(b)  # node 1 (and 3) locked; waits for the row
         _, t_cur, t = self.session()
         t_thread, t_out = self.in_thread(t_cur, "SELECT gen_attach(%s, 2)", (shard,))
         self.wait_until_waiting(t)  # nodes 1 and 2 locked; waits for the row after B
@@ -193,12 +193,29 @@ class LockOrderTest(ClusterTestCase):
 
         for name, out in (("B", b_out), ("T", t_out), ("re-attach", r_out)):
             self.assertNotIn("error", out, f"{name} failed")
+        return moved_to, b_out, t_out
+
+    def test_no_wait_cycle_when_a_shard_moves_under_an_attach(self):
+        shard = "%032x" % 0xc0de
+        moved_to, b_out, t_out = self.play_shard_moving_under(shard, "SELECT gen_attach(%s, 3)")
         generations = [moved_to, b_out["rows"][0][0], t_out["rows"][0][0]]
         self.assertEqual(len(set(generations)), 3, f"no generation issued twice: {generations}")
         self.assertGreater(min(generations[1:]), moved_to, "both attaches came after the move")
 
+    def test_no_wait_cycle_when_a_shard_moves_under_a_delete(self):
+        """The same with tenant_delete as B: the PL/pgSQL writers lock through
+        gencontrol.tenant_shard_lock(), the same code as gen_attach."""
+        shard = "%032x" % 0xc0df
+        _, _, t_out = self.play_shard_moving_under(shard, "SELECT gencontrol.tenant_delete(%s)")
+        cur = self.connect().cursor()
+        cur.execute("SET search_path = gencontrol, public")
+        cur.execute("SELECT generation, deleted_at IS NOT NULL FROM tenant_shards WHERE id = %s", (shard,))
+        # T attached it to node 2, the re-attach of node 2 raised it by one, then B deleted it,
+        # keeping that generation as the tombstone.
+        self.assertEqual(cur.fetchone(), (t_out["rows"][0][0] + 1, True))
+
     def test_control_the_cycle_check_sees_a_soft_cycle(self):
-        """Control for the test above: the same shape built by hand (a row held while asking for a
+        """Control for the tests above: the same shape built by hand (a row held while asking for a
         shared lock queued behind a waiting exclusive one) is seen as a cycle, so a pass above
         means there was none, not that the check cannot see one."""
         key = 4242
