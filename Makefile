@@ -17,7 +17,13 @@ OBJS = \
 	src/extension/tenant_shard_id_type.o \
 	src/extension/durability.o \
 	src/extension/statements.o \
+	src/extension/table_writer.o \
 	src/extension/node_lock.o \
+	src/extension/subtransaction.o \
+	src/extension/shard_lock.o \
+	src/extension/layout.o \
+	src/extension/node_epochs.o \
+	src/extension/attached_shards.o \
 	src/extension/attach.o \
 	src/extension/shard_lookup.o \
 	src/extension/read_barrier.o \
@@ -25,14 +31,21 @@ OBJS = \
 	src/extension/re_attach.o \
 	src/extension/inspect.o \
 	src/extension/advance_all.o \
-	src/extension/guard_trigger.o
+	src/extension/guard_trigger.o \
+	src/extension/v1_0/attach.o \
+	src/extension/v1_0/re_attach.o \
+	src/extension/v1_0/advance_all.o \
+	src/extension/v1_0/generation_guard.o
 
 # Point the build at another PostgreSQL with `make PG_CONFIG=/path/to/pg_config`; the scripts
 # and tests take their server binaries from the same pg_config.
 PG_CONFIG ?= pg_config
 export PG_CONFIG
 PG_CPPFLAGS = -Isrc/common -Isrc/extension
-PG_CXXFLAGS = -std=c++20 -fno-omit-frame-pointer -Wno-register
+# -MMD -MP: each object also records the headers it read (a .d file next to it), so changing a
+# header rebuilds every object that includes it; PGXS alone tracks only the .cpp files, and an
+# object built against an old class layout crashes the backend.
+PG_CXXFLAGS = -std=c++20 -fno-omit-frame-pointer -Wno-register -MMD -MP
 SHLIB_LINK = -lstdc++
 # Debian's PGXS also builds LLVM bitcode for JIT inlining; gencontrol's functions gain
 # nothing from it and it would need clang at build time.
@@ -42,7 +55,7 @@ override with_llvm = no
 NO_INSTALLCHECK = 1
 
 # The control file lives in extension/; PGXS looks for it at the top level.
-EXTRA_CLEAN = gencontrol.control
+EXTRA_CLEAN = gencontrol.control $(OBJS:.o=.d)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifneq ($(PGXS),)
@@ -77,3 +90,5 @@ test-packages:
 	scripts/test-packages.sh
 test-alerts:
 	scripts/test-alerts.sh
+
+-include $(OBJS:.o=.d)

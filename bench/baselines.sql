@@ -58,6 +58,7 @@ DECLARE
     node_status text;
     old_generation integer;
     new_generation integer;
+    node_epoch bigint;
     node_key bigint := (node # (node >> 32)) & 4294967295;
 BEGIN
     PERFORM gencontrol.require_primary('plpgsql_attach');
@@ -71,28 +72,32 @@ BEGIN
     IF node_status = 'deleted' THEN
         RAISE EXCEPTION 'node % was deleted', node USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    SELECT t.generation INTO old_generation FROM gencontrol.tenant_shards t
+    SELECT n.epoch INTO node_epoch FROM gencontrol.nodes n WHERE n.node_id = plpgsql_attach.node;
+    -- The shard's row locked, then its current generation (1.1: base + its node's epoch growth).
+    PERFORM 1 FROM gencontrol.tenant_shards_stored t
      WHERE t.id OPERATOR(gencontrol.=) plpgsql_attach.tenant FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         new_generation := greatest(1, min_generation);
-        INSERT INTO gencontrol.tenant_shards (id, generation, attached_node)
-        VALUES (tenant, new_generation, node);
-        INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
+        INSERT INTO gencontrol.tenant_shards_stored (id, base_generation, attached_node, base_epoch)
+        VALUES (tenant, new_generation, node, node_epoch);
+        INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
         VALUES (tenant, NULL, new_generation, node, 'attach', session_user);
         RETURN new_generation;
     END IF;
+    SELECT t.generation INTO old_generation FROM gencontrol.tenant_shards t
+     WHERE t.id OPERATOR(gencontrol.=) plpgsql_attach.tenant;
     IF old_generation = 2147483647 THEN
         RAISE EXCEPTION 'tenant shard % has used up its generations', tenant
             USING ERRCODE = 'numeric_value_out_of_range';
     END IF;
     new_generation := greatest(coalesce(old_generation, 0) + 1, min_generation);
     WITH updated AS (
-        UPDATE gencontrol.tenant_shards t
-           SET generation = new_generation, attached_node = plpgsql_attach.node, deleted_at = NULL,
-               updated_at = now()
+        UPDATE gencontrol.tenant_shards_stored t
+           SET base_generation = new_generation, attached_node = plpgsql_attach.node, base_epoch = node_epoch,
+               deleted_at = NULL, updated_at = now()
          WHERE t.id OPERATOR(gencontrol.=) plpgsql_attach.tenant
         RETURNING t.id)
-    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
+    INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
     SELECT u.id, old_generation, new_generation, plpgsql_attach.node, 'attach', session_user FROM updated u;
     RETURN new_generation;
 END;
@@ -121,36 +126,32 @@ CREATE FUNCTION bench.plpgsql_re_attach(node bigint)
     LANGUAGE plpgsql VOLATILE ROWS 1000
     SECURITY DEFINER SET search_path = pg_catalog, gencontrol, pg_temp
 AS $$
+DECLARE
+    old_epoch bigint;
+    ids gencontrol.tenant_shard_id[];
+    old_generations integer[];
+    stripes integer[];
 BEGIN
     PERFORM gencontrol.require_primary('plpgsql_re_attach');
-    PERFORM 1 FROM gencontrol.nodes n WHERE n.node_id = plpgsql_re_attach.node FOR NO KEY UPDATE;
+    SELECT n.epoch INTO old_epoch FROM gencontrol.nodes n WHERE n.node_id = plpgsql_re_attach.node FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'node % is not registered', node USING ERRCODE = 'no_data_found';
     END IF;
-    UPDATE gencontrol.nodes n SET status = 'active', updated_at = now()
-     WHERE n.node_id = plpgsql_re_attach.node AND n.status <> 'active';
+    -- 1.1: one row bumped (the node's epoch), the shards read, one history row.
+    UPDATE gencontrol.nodes n SET epoch = old_epoch + 1, status = 'active'
+     WHERE n.node_id = plpgsql_re_attach.node;
+    SELECT array_agg(t.id ORDER BY t.id), array_agg((t.base_generation::bigint + (old_epoch - t.base_epoch))::integer ORDER BY t.id),
+           array_agg(t.stripe_size ORDER BY t.id)
+      INTO ids, old_generations, stripes
+      FROM gencontrol.tenant_shards_stored t WHERE t.attached_node = plpgsql_re_attach.node;
+    INSERT INTO gencontrol.re_attach_log (node, epoch, tenants, old_generations, role)
+    VALUES (node, old_epoch + 1, ids, old_generations, session_user);
     RETURN QUERY
-    WITH locked AS MATERIALIZED (
-        SELECT t.id, t.generation FROM gencontrol.tenant_shards t
-         WHERE t.attached_node = plpgsql_re_attach.node AND t.generation IS NOT NULL
-         ORDER BY t.id FOR NO KEY UPDATE),
-    bumped AS (
-        UPDATE gencontrol.tenant_shards t
-           SET generation = l.generation + 1, updated_at = now()
-          FROM locked l
-         WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < 2147483647
-        RETURNING t.id, l.generation AS old_generation, t.generation, t.stripe_size),
-    logged AS (
-        INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node,
-                                               operation, role)
-        SELECT b.id, b.old_generation, b.generation, plpgsql_re_attach.node, 're_attach',
-               session_user
-          FROM bumped b)
-    SELECT b.id, b.generation, 'AttachedSingle'::text, b.stripe_size FROM bumped b ORDER BY 1;
+    SELECT x.id, x.generation + 1, 'AttachedSingle'::text, x.stripe FROM unnest(ids, old_generations, stripes) AS x(id, generation, stripe);
     RETURN QUERY
     SELECT s.tenant, NULL::integer, 'Secondary'::text, t.stripe_size
       FROM gencontrol.secondary_locations s
-      JOIN gencontrol.tenant_shards t ON t.id OPERATOR(gencontrol.=) s.tenant
+      JOIN gencontrol.tenant_shards_stored t ON t.id OPERATOR(gencontrol.=) s.tenant
      WHERE s.node = plpgsql_re_attach.node AND t.deleted_at IS NULL
      ORDER BY s.tenant;
 END;

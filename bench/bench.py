@@ -17,6 +17,7 @@ behind it (results.json, *.dat) and two gnuplot charts.
     BENCH_SHIM_BEFORE=PATH  with BENCH_ONLY=shim: a saved gencontrol-http from before a change, run as a
                        third variant alternating with build/'s shim and pgbench (each switch restarts
                        the shim), so "before" and "after" meet the same machine load
+    BENCH_RESULTS=DIR  write the report and its data there instead of bench/results
     BENCH_ONLY=shim    set up, then only the shim-against-pgbench pairs (16 connections); prints
                        ratios and CPU per request instead of writing the report (shim development)
 """
@@ -40,9 +41,12 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from pgcluster import PG_BIN, Cluster  # noqa: E402
 
 sys.path.insert(0, BENCH)
+import binary_call  # noqa: E402
 import cputime  # noqa: E402
 
-RESULTS = os.path.join(BENCH, "results")
+# Where the report goes; another directory keeps a partial or experimental run from replacing
+# the committed report.
+RESULTS = os.environ.get("BENCH_RESULTS", os.path.join(BENCH, "results"))
 WORK = os.environ.get("BENCH_WORK", "/tmp/gencontrol-bench")
 if os.environ.get("BENCH_PORT"):
     WORK += "-" + os.environ["BENCH_PORT"]
@@ -134,6 +138,7 @@ class Bench:
         self.phases = {}
         self.started = time.time()
         self.machine = machine()
+        self.validate_ids = {}  # batch size: (ids, generations) of the batch validate figures
 
     # --- set-up -------------------------------------------------------------------------------
     def psql(self, sql, check=True):
@@ -168,7 +173,8 @@ class Bench:
         return subprocess.run(argv, check=True, capture_output=True, text=True).stdout.strip()
 
     def vacuum(self):
-        self.psql("VACUUM (ANALYZE) gencontrol.tenant_shards, gencontrol.nodes, gencontrol.generation_log, "
+        self.psql("VACUUM (ANALYZE) gencontrol.tenant_shards_stored, gencontrol.nodes, gencontrol.generation_log_entries, "
+                  "gencontrol.re_attach_log, "
                   "bench.plain_shards, bench.plain_nodes, bench.neon_tenant_shards, bench.neon_nodes")
 
     def work(self, name):
@@ -181,6 +187,7 @@ class Bench:
                              f"WHERE attached_node = {SIZE_NODE[size]} ORDER BY md5(id::text || 'order')").split("\n")
             ids = [r.split()[0] for r in rows]
             gens = [r.split()[1] for r in rows]
+            self.validate_ids[size] = (ids, [int(g) for g in gens])
             id_array, gen_array = "{" + ",".join(ids) + "}", "{" + ",".join(gens) + "}"
             with open(self.work(f"validate_{size}_gencontrol.sql"), "w") as f:
                 f.write(f"SELECT * FROM gencontrol.gen_validate('{id_array}'::gencontrol.tenant_shard_id[], "
@@ -342,9 +349,21 @@ class Bench:
             return run
         return self.alternate([(label, measure(label, s)) for label, s in scripts], PROFILE["reps"])
 
-    def latency_pair(self, name, scripts, mode="extended", defines=None):
+    def binary_variant(self, caller, variant, calls):
+        """A latency variant for latency_pair's `extra`: `calls` calls of binary_call's `variant`
+        on one connection, the way the shim calls gen_validate (binary arrays, prepared)."""
+        def run(warmup):
+            before = self.cpu_sample()
+            times = caller.run(variant, 1 if warmup else calls)
+            after = self.cpu_sample()
+            return Run(len(times) / (sum(times) / 1000), times, cputime.Sample.foreign_share(before, after),
+                       cpu=self.cpu_per_op(before, after, len(times)))
+        return run
+
+    def latency_pair(self, name, scripts, mode="extended", defines=None, extra=()):
         """Alternating single-client latency runs; each repetition runs enough transactions to
-        last about PROFILE['latency_seconds'] (one, for anything slower)."""
+        last about PROFILE['latency_seconds'] (one, for anything slower). `extra` holds more
+        variants as (label, run(warmup) -> Run), alternated with the scripts."""
         variants, slow = [], False
         kind = name.rstrip("0123456789")
         for label, script in scripts:
@@ -363,9 +382,10 @@ class Bench:
                 return self.pgbench(f"{name}_{label}", [script], transactions=tx, mode=mode, defines=defines,
                                     record=f"{name}_{label}")
             variants.append((label, run))
-        # The probe above was each variant's warm-up.
-        runs = self.alternate(variants, PROFILE["slow_reps"] if slow else PROFILE["reps"],
-                              warmup=[False] * len(variants))
+        # The probe above was each script's warm-up.
+        warmup = [False] * len(variants) + [True] * len(extra)
+        variants += list(extra)
+        runs = self.alternate(variants, PROFILE["slow_reps"] if slow else PROFILE["reps"], warmup=warmup)
         for label, rs in runs.items():
             self.last_latency[(kind, label)] = median_of(rs, "p50") / 1000.0
         return runs
@@ -407,11 +427,23 @@ class Bench:
     def measure_batch_validate(self):
         for size in SIZES:
             log(f"batch validate of {size:,}: gen_validate(array) vs unnest join vs Neon's IN lists")
-            runs = self.latency_pair(f"batch{size}", [
-                ("gencontrol", self.work(f"validate_{size}_gencontrol.sql")),
-                ("unnest", self.work(f"validate_{size}_unnest.sql")),
-                ("neon", self.work(f"validate_{size}_neon.sql"))])
+            # "gencontrol" and "unnest_binary" get their arrays as binary parameters of a prepared
+            # statement, the way the shim calls gen_validate (bench/binary_call.py); the scripts
+            # send text literals that the server parses ("gencontrol_text", "unnest").
+            caller = binary_call.BinaryValidate(self.cluster.conninfo(DB), *self.validate_ids[size])
+            calls = max(1, min(PROFILE["max_latency_tx"], round(100_000 / size)))
+            try:
+                runs = self.latency_pair(f"batch{size}", [
+                    ("gencontrol_text", self.work(f"validate_{size}_gencontrol.sql")),
+                    ("unnest", self.work(f"validate_{size}_unnest.sql")),
+                    ("neon", self.work(f"validate_{size}_neon.sql"))],
+                    extra=[("gencontrol", self.binary_variant(caller, "gencontrol", calls)),
+                           ("unnest_binary", self.binary_variant(caller, "unnest", calls))])
+            finally:
+                caller.close()
             self.figure(f"batch_validate_{size}", runs, value="p50")
+            self.commands.setdefault(f"batch{size}_gencontrol",
+                                     f"bench/binary_call.py '{self.cluster.conninfo(DB)}' IDS_FILE (binary arrays)")
 
     def measure_re_attach(self):
         self.vacuum()

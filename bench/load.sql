@@ -20,10 +20,11 @@ SELECT md5(i::text) AS id,
 
 -- Direct inserts as superuser: the guard trigger only refuses lowering and removing.
 -- The foreign key to nodes is checked per row; it is disabled for the load only.
-ALTER TABLE gencontrol.tenant_shards DISABLE TRIGGER ALL;
-INSERT INTO gencontrol.tenant_shards (id, generation, attached_node)
-SELECT id::gencontrol.tenant_shard_id, 1, node FROM shard_source;
-ALTER TABLE gencontrol.tenant_shards ENABLE TRIGGER ALL;
+-- (1.1) Into the storage behind the view tenant_shards: every node is at epoch 0.
+ALTER TABLE gencontrol.tenant_shards_stored DISABLE TRIGGER ALL;
+INSERT INTO gencontrol.tenant_shards_stored (id, base_generation, attached_node, base_epoch)
+SELECT id::gencontrol.tenant_shard_id, 1, node, 0 FROM shard_source;
+ALTER TABLE gencontrol.tenant_shards_stored ENABLE TRIGGER ALL;
 
 INSERT INTO bench.plain_shards (id, generation, attached_node)
 SELECT id, 1, node FROM shard_source;
@@ -33,5 +34,5 @@ INSERT INTO bench.neon_tenant_shards (tenant_id, shard_number, shard_count, shar
                                       splitting, config)
 SELECT id, 0, 0, 2048, 1, node, '{"Attached":0}', 0, '{}' FROM shard_source;
 
-VACUUM (FREEZE, ANALYZE) gencontrol.nodes, gencontrol.tenant_shards, bench.plain_nodes,
+VACUUM (FREEZE, ANALYZE) gencontrol.nodes, gencontrol.tenant_shards_stored, bench.plain_nodes,
     bench.plain_shards, bench.neon_nodes, bench.neon_tenant_shards;

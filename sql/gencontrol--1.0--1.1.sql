@@ -1,5 +1,6 @@
 -- gencontrol 1.0 -> 1.1: node identity (registration conflicts, bound roles, length limits),
--- stripe_size at attach, tenant shard splits, timeline imports, durable lifecycle writers.
+-- stripe_size at attach, tenant shard splits, timeline imports, durable lifecycle writers, and
+-- node epochs (tenant_shards and generation_log become views over their new storage).
 -- Every row of 1.0 is kept as it is; the functions are the same text as gencontrol--1.1.sql.
 
 \echo Use "ALTER EXTENSION gencontrol UPDATE TO '1.1'" to load this file. \quit
@@ -32,6 +33,7 @@ ALTER TABLE gencontrol.nodes
     ADD COLUMN listen_grpc_port  integer CHECK (listen_grpc_port BETWEEN 1 AND 65535),
     ADD COLUMN node_ip_addr      inet,
     ADD COLUMN owner_role        name,
+    ADD COLUMN epoch             bigint NOT NULL DEFAULT 0 CHECK (epoch >= 0),
     ADD CONSTRAINT nodes_field_lengths CHECK (octet_length(listen_http_addr) <= 255
                                               AND octet_length(listen_pg_addr) <= 255
                                               AND octet_length(availability_zone) <= 255);
@@ -59,6 +61,187 @@ SELECT pg_catalog.pg_extension_config_dump('gencontrol.timeline_import_shards', 
 DELETE FROM gencontrol.secondary_locations s
  USING gencontrol.tenant_shards t
  WHERE t.id OPERATOR(gencontrol.=) s.tenant AND t.attached_node = s.node;
+
+------------------------------------------------------------------------------------------
+-- (1.1) Node epochs: tenant_shards becomes a view over tenant_shards_stored and nodes.epoch,
+-- generation_log a view over generation_log_entries and re_attach_log. Every row is kept:
+-- a shard's generation moves to base_generation and an attached shard starts at its node's
+-- epoch 0, so each current generation reads the same as before.
+------------------------------------------------------------------------------------------
+
+DROP TRIGGER tenant_shards_generation_only_grows ON gencontrol.tenant_shards;
+ALTER TABLE gencontrol.tenant_shards RENAME TO tenant_shards_stored;
+ALTER TABLE gencontrol.tenant_shards_stored RENAME COLUMN generation TO base_generation;
+ALTER TABLE gencontrol.tenant_shards_stored ADD COLUMN base_epoch bigint;
+UPDATE gencontrol.tenant_shards_stored SET base_epoch = 0 WHERE attached_node IS NOT NULL;
+ALTER TABLE gencontrol.tenant_shards_stored
+    ADD CONSTRAINT tenant_shards_base_epoch_check
+        CHECK (CASE WHEN attached_node IS NULL THEN base_epoch IS NULL
+                    ELSE base_epoch IS NOT NULL AND base_generation IS NOT NULL END);
+ALTER TABLE gencontrol.generation_log RENAME TO generation_log_entries;
+-- gen_re_attach reads a node's shards in primary-key order from this index alone (an
+-- index-only scan where the visibility map allows): it carries what re-attach returns.
+DROP INDEX gencontrol.tenant_shards_attached_node;
+CREATE INDEX tenant_shards_attached_node ON gencontrol.tenant_shards_stored (attached_node, id)
+    INCLUDE (base_generation, base_epoch, stripe_size)
+    WHERE attached_node IS NOT NULL;
+
+-- One row per gen_re_attach: the node, its new epoch, and every shard it bumped with the
+-- generation it had before (the new one is one more). The view generation_log unnests it.
+CREATE TABLE gencontrol.re_attach_log (
+    log_id          bigint NOT NULL DEFAULT nextval('gencontrol.generation_log_log_id_seq') PRIMARY KEY,
+    node            bigint NOT NULL,
+    epoch           bigint NOT NULL,
+    tenants         gencontrol.tenant_shard_id[] NOT NULL,
+    old_generations integer[] NOT NULL
+                    CHECK (cardinality(old_generations) = cardinality(tenants)),
+    role            name NOT NULL,
+    logged_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX re_attach_log_logged_at ON gencontrol.re_attach_log (logged_at);
+-- Random tenant ids do not compress: trying (pglz over megabytes) cost a re-attach of 100,000
+-- shards five times what storing them does.
+ALTER TABLE gencontrol.re_attach_log ALTER COLUMN tenants SET STORAGE EXTERNAL;
+
+SELECT pg_catalog.pg_extension_config_dump('gencontrol.re_attach_log', '');
+
+CREATE FUNCTION gencontrol.nodes_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME' LANGUAGE C;
+
+-- (1.1) The shared side: every writer that reads or moves a generation of a shard on the node
+-- holds it, so gen_re_attach (which holds it exclusively) cannot bump the node's epoch meanwhile.
+CREATE FUNCTION gencontrol.node_lock_shared(node bigint) RETURNS void
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+-- (1.1) The PL/pgSQL writers' way to lock one shard: its node's lock (shared), then its row
+-- ('update': FOR UPDATE, 'share': FOR SHARE), never waiting for a node lock while holding the
+-- row (a shard that moved meanwhile is unlocked and locked again, inside a subtransaction). True
+-- when the row exists, deleted or not. Both locks are held until the transaction ends.
+CREATE FUNCTION gencontrol.tenant_shard_lock(tenant gencontrol.tenant_shard_id, mode text) RETURNS boolean
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
+
+-- A shard's current generation never decreases, and a shard that moves to another node gets a
+-- higher one, whoever writes the row (even the table owner with a direct UPDATE). AFTER with a
+-- WHEN clause: the writes that are safe on their face (a detached shard's generation growing;
+-- an attached shard staying on its node with base_generation - base_epoch not shrinking, as
+-- gen_advance_all and an attach to the same node do) queue nothing and take no extra row lock.
+-- Any other change of these columns (a move, a detach) is checked against the nodes' epochs.
+CREATE TRIGGER tenant_shards_generation_only_grows
+    AFTER UPDATE OF base_generation, base_epoch, attached_node ON gencontrol.tenant_shards_stored
+    FOR EACH ROW
+    WHEN (NOT coalesce((OLD.attached_node IS NULL AND NEW.attached_node IS NULL
+                        AND (OLD.base_generation IS NULL OR NEW.base_generation >= OLD.base_generation))
+                       OR (OLD.attached_node = NEW.attached_node
+                           AND NEW.base_generation::bigint - NEW.base_epoch
+                               >= OLD.base_generation::bigint - OLD.base_epoch), false))
+    EXECUTE FUNCTION gencontrol.tenant_shards_guard();
+-- tenant_shards_never_deleted and tenant_shards_no_truncate came along with the table.
+
+-- A node's epoch only grows (it is part of every attached shard's generation), never so far
+-- that a shard would pass the last generation, and a node row keeps its id and is never
+-- removed (its shards' generations depend on it).
+CREATE TRIGGER nodes_epoch_only_grows
+    AFTER UPDATE OF epoch, node_id ON gencontrol.nodes
+    FOR EACH ROW
+    WHEN (NEW.epoch IS DISTINCT FROM OLD.epoch OR NEW.node_id IS DISTINCT FROM OLD.node_id)
+    EXECUTE FUNCTION gencontrol.nodes_guard();
+CREATE TRIGGER nodes_never_deleted
+    BEFORE DELETE ON gencontrol.nodes
+    FOR EACH ROW EXECUTE FUNCTION gencontrol.nodes_guard();
+CREATE TRIGGER nodes_no_truncate
+    BEFORE TRUNCATE ON gencontrol.nodes
+    FOR EACH STATEMENT EXECUTE FUNCTION gencontrol.nodes_guard();
+
+------------------------------------------------------------------------------------------
+-- What readers query: tenant_shards and generation_log, views over the storage.
+------------------------------------------------------------------------------------------
+
+-- Every shard with its current generation: base_generation while detached, and
+-- base_generation + (node epoch - base_epoch) while attached. The epoch comes from a subquery,
+-- not a join, so that SELECT ... FROM tenant_shards ... FOR UPDATE still locks the shard's row
+-- (as it did on 1.0's table) and nothing else.
+CREATE VIEW gencontrol.tenant_shards AS
+SELECT s.id,
+       CASE WHEN s.attached_node IS NULL THEN s.base_generation
+            ELSE (s.base_generation::bigint
+                  + ((SELECT n.epoch FROM gencontrol.nodes n WHERE n.node_id = s.attached_node) - s.base_epoch))::integer
+       END AS generation,
+       s.attached_node,
+       s.stripe_size,
+       s.deleted_at,
+       s.created_at,
+       s.updated_at
+  FROM gencontrol.tenant_shards_stored s;
+
+-- Direct writes to the view (the table owner's, as 1.0 allowed on the table) are translated to
+-- the storage, whose guard then applies: a generation may only be raised; rows are never removed.
+CREATE FUNCTION gencontrol.tenant_shards_write() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, gencontrol, pg_temp
+AS $$
+DECLARE
+    node_epoch bigint;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION 'rows of gencontrol.tenant_shards are never removed'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'A removed row would let its generations be handed out again.',
+                  HINT = 'Use gencontrol.tenant_delete(): it keeps the generation as a tombstone.';
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.id OPERATOR(gencontrol.<>) OLD.id THEN
+            RAISE EXCEPTION 'the id of a tenant shard never changes'
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        -- As on 1.0's table: a generation that does not grow is refused, and so is restating
+        -- it with nothing else changed (SET generation = generation).
+        IF OLD.generation IS NOT NULL
+           AND (NEW.generation IS NULL OR NEW.generation < OLD.generation
+                OR (NEW.generation = OLD.generation
+                    AND (NEW.attached_node, NEW.stripe_size, NEW.deleted_at)
+                        IS NOT DISTINCT FROM (OLD.attached_node, OLD.stripe_size, OLD.deleted_at))) THEN
+            RAISE EXCEPTION 'generation of tenant shard % may only increase: % -> %',
+                OLD.id, OLD.generation, coalesce(NEW.generation::text, 'NULL')
+                USING ERRCODE = 'check_violation',
+                      DETAIL = 'A generation that was handed out must never be handed out again.',
+                      HINT = 'Use gencontrol.gen_attach() or gencontrol.gen_re_attach() to issue a new generation.';
+        END IF;
+    END IF;
+    IF NEW.attached_node IS NOT NULL THEN
+        SELECT n.epoch INTO node_epoch FROM gencontrol.nodes n WHERE n.node_id = NEW.attached_node;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'node % is not registered', NEW.attached_node USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO gencontrol.tenant_shards_stored (id, base_generation, attached_node, stripe_size, deleted_at,
+                                                     created_at, updated_at, base_epoch)
+        VALUES (NEW.id, NEW.generation, NEW.attached_node, coalesce(NEW.stripe_size, 2048), NEW.deleted_at,
+                coalesce(NEW.created_at, now()), coalesce(NEW.updated_at, now()), node_epoch);
+    ELSE
+        UPDATE gencontrol.tenant_shards_stored s
+           SET base_generation = NEW.generation, attached_node = NEW.attached_node, base_epoch = node_epoch,
+               stripe_size = NEW.stripe_size, deleted_at = NEW.deleted_at, created_at = NEW.created_at,
+               updated_at = NEW.updated_at
+         WHERE s.id OPERATOR(gencontrol.=) OLD.id;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER tenant_shards_write
+    INSTEAD OF INSERT OR UPDATE OR DELETE ON gencontrol.tenant_shards
+    FOR EACH ROW EXECUTE FUNCTION gencontrol.tenant_shards_write();
+
+-- Every generation change, one row per shard: the per-shard entries, and each re-attach
+-- unnested into one row per shard it bumped (those rows share the re-attach's log_id).
+CREATE VIEW gencontrol.generation_log AS
+SELECT e.log_id, e.tenant, e.old_generation, e.new_generation, e.node, e.operation, e.role, e.logged_at
+  FROM gencontrol.generation_log_entries e
+UNION ALL
+SELECT r.log_id, x.tenant, x.old_generation, x.old_generation + 1, r.node, 're_attach'::text, r.role, r.logged_at
+  FROM gencontrol.re_attach_log r,
+       LATERAL unnest(r.tenants, r.old_generations) AS x(tenant, old_generation);
+
 
 ------------------------------------------------------------------------------------------
 -- Functions whose signature grew: dropped and created again (their grants follow below)
@@ -341,7 +524,7 @@ BEGIN
     IF current_status = 'deleted' THEN
         RETURN;
     END IF;
-    SELECT count(*) INTO attached FROM gencontrol.tenant_shards t
+    SELECT count(*) INTO attached FROM gencontrol.tenant_shards_stored t
      WHERE t.attached_node = node_delete.node;
     IF attached > 0 THEN
         RAISE EXCEPTION 'node % still has % attached tenant shard(s)', node, attached
@@ -373,7 +556,7 @@ BEGIN
         RAISE EXCEPTION 'tenant_set_secondaries: nodes must not contain NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT t.attached_node, t.deleted_at INTO shard FROM gencontrol.tenant_shards t
+    SELECT t.attached_node, t.deleted_at INTO shard FROM gencontrol.tenant_shards_stored t
      WHERE t.id OPERATOR(gencontrol.=) tenant_set_secondaries.tenant FOR UPDATE;
     IF NOT FOUND OR shard.deleted_at IS NOT NULL THEN
         RAISE EXCEPTION 'tenant shard % is not known', tenant USING ERRCODE = 'no_data_found';
@@ -407,22 +590,36 @@ CREATE OR REPLACE FUNCTION gencontrol.tenant_delete(tenant gencontrol.tenant_sha
 AS $$
 DECLARE
     shard record;
+    generation integer;
 BEGIN
     PERFORM gencontrol.require_primary('tenant_delete');
     IF tenant IS NULL THEN
         RAISE EXCEPTION 'tenant_delete: tenant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT t.generation, t.attached_node, t.deleted_at INTO shard FROM gencontrol.tenant_shards t
-     WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant FOR UPDATE;
-    IF NOT FOUND OR shard.deleted_at IS NOT NULL THEN
+    -- The node's lock, then the shard's row: the order of every writer. Holding the node lock
+    -- shared keeps gen_re_attach from bumping its epoch, and with it the generation kept below.
+    IF NOT gencontrol.tenant_shard_lock(tenant, 'update') THEN
         RETURN;  -- deleting what is not there is done already: callers retry
     END IF;
-    DELETE FROM gencontrol.secondary_locations s WHERE s.tenant OPERATOR(gencontrol.=) tenant_delete.tenant;
-    UPDATE gencontrol.tenant_shards t
-       SET attached_node = NULL, deleted_at = now(), updated_at = now()
+    SELECT t.base_generation, t.base_epoch, t.attached_node, t.deleted_at INTO shard
+      FROM gencontrol.tenant_shards_stored t
      WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
-    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
-    VALUES (tenant, shard.generation, shard.generation, shard.attached_node, 'delete', session_user);
+    IF shard.deleted_at IS NOT NULL THEN
+        RETURN;
+    END IF;
+    generation := shard.base_generation;
+    IF shard.attached_node IS NOT NULL THEN
+        SELECT (shard.base_generation::bigint + (n.epoch - shard.base_epoch))::integer INTO generation
+          FROM gencontrol.nodes n WHERE n.node_id = shard.attached_node;
+    END IF;
+    DELETE FROM gencontrol.secondary_locations s WHERE s.tenant OPERATOR(gencontrol.=) tenant_delete.tenant;
+    -- The tombstone keeps the current generation: a later attach of this id continues above it.
+    UPDATE gencontrol.tenant_shards_stored t
+       SET attached_node = NULL, base_generation = generation, base_epoch = NULL, deleted_at = now(),
+           updated_at = now()
+     WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
+    INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
+    VALUES (tenant, generation, generation, shard.attached_node, 'delete', session_user);
     PERFORM gencontrol.commit_durably();
 END;
 $$;
@@ -464,20 +661,33 @@ BEGIN
     first_id := gencontrol.tenant_shard(tenant, 0, 0);
     last_id := gencontrol.tenant_shard(tenant, 254, 255);
 
-    -- Node rows first, then shard rows: the order gen_re_attach takes them in. A re-attach of
-    -- a parent's node then either bumps the parents before the split copies their generations,
-    -- or waits and sees the children (the race Neon's two-step split leaves open).
-    SELECT array_agg(n.node_id ORDER BY n.node_id) INTO locked_nodes
-      FROM (SELECT n.node_id FROM gencontrol.nodes n
-             WHERE n.node_id IN (SELECT t.attached_node FROM gencontrol.tenant_shards t
-                                  WHERE t.id OPERATOR(gencontrol.>=) first_id
-                                    AND t.id OPERATOR(gencontrol.<=) last_id AND t.deleted_at IS NULL)
-             ORDER BY n.node_id FOR SHARE) n;
+    -- Node locks first, then shard rows: the order of every writer. A re-attach of a parent's
+    -- node (which holds the node lock exclusively) then either bumps the parents before the
+    -- split copies their generations, or waits and sees the children (the race Neon's two-step
+    -- split leaves open).
+    SELECT array_agg(DISTINCT t.attached_node ORDER BY t.attached_node) INTO locked_nodes
+      FROM gencontrol.tenant_shards_stored t
+     WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
+       AND t.deleted_at IS NULL AND t.attached_node IS NOT NULL;
+    PERFORM gencontrol.node_lock_shared(x)
+       FROM (SELECT unnest(locked_nodes) AS x ORDER BY 1) AS sorted;
+    -- The parents' rows locked first, then their current generations read in a statement of
+    -- their own (a join in the locking statement could be re-checked against a stale node row).
+    -- Their nodes are locked, so the epochs stand still.
+    PERFORM 1 FROM gencontrol.tenant_shards_stored t
+     WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
+       AND t.deleted_at IS NULL
+     ORDER BY t.id FOR NO KEY UPDATE;
     FOR parent IN
-        SELECT t.id, t.generation, t.attached_node, t.stripe_size FROM gencontrol.tenant_shards t
+        SELECT t.id,
+               CASE WHEN t.attached_node IS NULL THEN t.base_generation
+                    ELSE (t.base_generation::bigint + (n.epoch - t.base_epoch))::integer END AS generation,
+               t.attached_node, t.stripe_size
+          FROM gencontrol.tenant_shards_stored t
+          LEFT JOIN gencontrol.nodes n ON n.node_id = t.attached_node
          WHERE t.id OPERATOR(gencontrol.>=) first_id AND t.id OPERATOR(gencontrol.<=) last_id
            AND t.deleted_at IS NULL
-         ORDER BY t.id FOR NO KEY UPDATE
+         ORDER BY t.id
     LOOP
         parent_ids := parent_ids || parent.id;
         parent_generations := parent_generations || parent.generation;
@@ -512,9 +722,12 @@ BEGIN
 
     -- Parents become tombstones first (they keep their generations), then the children.
     DELETE FROM gencontrol.secondary_locations s WHERE s.tenant OPERATOR(gencontrol.=) ANY (parent_ids);
-    UPDATE gencontrol.tenant_shards t SET attached_node = NULL, deleted_at = now(), updated_at = now()
-     WHERE t.id OPERATOR(gencontrol.=) ANY (parent_ids);
-    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
+    UPDATE gencontrol.tenant_shards_stored t
+       SET attached_node = NULL, base_generation = x.generation, base_epoch = NULL, deleted_at = now(),
+           updated_at = now()
+      FROM unnest(parent_ids, parent_generations) AS x(id, generation)
+     WHERE t.id OPERATOR(gencontrol.=) x.id;
+    INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
     SELECT x.id, x.generation, x.generation, x.node, 'split', session_user
       FROM unnest(parent_ids, parent_generations, parent_nodes) AS x(id, generation, node);
 
@@ -522,16 +735,18 @@ BEGIN
         child := gencontrol.tenant_shard(tenant, n, new_shard_count);
         p := n % greatest(old_count, 1) + 1;
         -- A child id that exists is a tombstone (live shards all have the old count): it
-        -- continues above its own generation if that is not below the parent's.
-        INSERT INTO gencontrol.tenant_shards AS t (id, generation, attached_node, stripe_size)
+        -- continues above its own generation if that is not below the parent's. A child starts
+        -- at its node's epoch now, so its current generation is the one stored here.
+        INSERT INTO gencontrol.tenant_shards_stored AS t (id, base_generation, attached_node, stripe_size, base_epoch)
         VALUES (child, parent_generations[p], parent_nodes[p],
-                coalesce(tenant_shard_split.stripe_size, parent_stripes[p]))
+                coalesce(tenant_shard_split.stripe_size, parent_stripes[p]),
+                (SELECT n.epoch FROM gencontrol.nodes n WHERE n.node_id = parent_nodes[p]))
         ON CONFLICT (id) DO UPDATE
-           SET generation = greatest(excluded.generation, coalesce(t.generation, 0) + 1),
-               attached_node = excluded.attached_node, stripe_size = excluded.stripe_size,
-               deleted_at = NULL, updated_at = now()
-        RETURNING t.generation INTO child_generation;
-        INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, role)
+           SET base_generation = greatest(excluded.base_generation, coalesce(t.base_generation, 0) + 1),
+               attached_node = excluded.attached_node, base_epoch = excluded.base_epoch,
+               stripe_size = excluded.stripe_size, deleted_at = NULL, updated_at = now()
+        RETURNING t.base_generation INTO child_generation;
+        INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
         VALUES (child, NULL, child_generation, parent_nodes[p], 'split', session_user);
         RETURN NEXT child;
     END LOOP;
@@ -552,8 +767,12 @@ BEGIN
         RAISE EXCEPTION 'generation_log_prune: older_than must be a non-negative interval'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    DELETE FROM gencontrol.generation_log l WHERE l.logged_at < now() - older_than;
+    DELETE FROM gencontrol.generation_log_entries l WHERE l.logged_at < now() - older_than;
     GET DIAGNOSTICS removed = ROW_COUNT;
+    -- A re-attach's row counts as the shard rows it stands for in the view generation_log.
+    WITH gone AS (DELETE FROM gencontrol.re_attach_log r WHERE r.logged_at < now() - older_than
+                  RETURNING cardinality(r.tenants) AS shards)
+    SELECT removed + coalesce(sum(gone.shards), 0) INTO removed FROM gone;
     IF removed > 0 THEN
         PERFORM gencontrol.commit_durably();
     END IF;
@@ -672,6 +891,8 @@ CREATE FUNCTION gencontrol.timeline_import_set_status(tenant gencontrol.tenant_s
 AS $$
 DECLARE
     current_generation integer;
+    shard_exists boolean;
+    shard_deleted_at timestamptz;
 BEGIN
     PERFORM gencontrol.require_primary('timeline_import_set_status');
     IF tenant IS NULL OR timeline IS NULL OR generation IS NULL OR status IS NULL THEN
@@ -686,13 +907,18 @@ BEGIN
         RAISE EXCEPTION 'timeline_import_set_status: status is larger than 64 kB'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- FOR SHARE conflicts with the row lock every attach takes: an attach that supersedes this
+    -- The node's lock (shared) conflicts with the one gen_re_attach holds, and the shard's row
+    -- FOR SHARE with the one every attach and detach takes: a change that supersedes this
     -- generation commits before this check or waits until this write is done, so a stale node
-    -- can never overwrite the progress of a newer one.
-    SELECT t.generation INTO current_generation FROM gencontrol.tenant_shards t
-     WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant AND t.deleted_at IS NULL
-       FOR SHARE;
-    IF NOT FOUND THEN
+    -- can never overwrite the progress of a newer one. Node lock first: every writer's order.
+    shard_exists := gencontrol.tenant_shard_lock(tenant, 'share');
+    IF shard_exists THEN
+        SELECT t.deleted_at INTO shard_deleted_at FROM gencontrol.tenant_shards_stored t
+         WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
+        SELECT t.generation INTO current_generation FROM gencontrol.tenant_shards t
+         WHERE t.id OPERATOR(gencontrol.=) timeline_import_set_status.tenant;
+    END IF;
+    IF NOT shard_exists OR shard_deleted_at IS NOT NULL THEN
         RAISE EXCEPTION 'tenant shard % is not known', tenant USING ERRCODE = 'no_data_found';
     END IF;
     IF current_generation IS DISTINCT FROM timeline_import_set_status.generation THEN
@@ -719,13 +945,29 @@ $$;
 -- Views
 ------------------------------------------------------------------------------------------
 
+CREATE OR REPLACE VIEW gencontrol.attachments AS
+SELECT t.id AS tenant_shard_id,
+       gencontrol.tenant_hex(t.id) AS tenant,
+       gencontrol.shard_number(t.id) AS shard_number,
+       gencontrol.shard_count(t.id) AS shard_count,
+       t.generation,
+       t.attached_node AS node,
+       n.status AS node_status,
+       n.listen_http_addr || ':' || n.listen_http_port AS node_http,
+       n.availability_zone,
+       t.stripe_size,
+       t.updated_at
+  FROM gencontrol.tenant_shards t
+  LEFT JOIN gencontrol.nodes n ON n.node_id = t.attached_node
+ WHERE t.deleted_at IS NULL;
+
 CREATE OR REPLACE VIEW gencontrol.node_overview AS
 SELECT n.node_id,
        n.status,
        n.availability_zone,
        n.listen_http_addr || ':' || n.listen_http_port AS http,
        n.listen_pg_addr || ':' || n.listen_pg_port AS pg,
-       (SELECT count(*) FROM gencontrol.tenant_shards t
+       (SELECT count(*) FROM gencontrol.tenant_shards_stored t
          WHERE t.attached_node = n.node_id) AS attached,
        (SELECT count(*) FROM gencontrol.secondary_locations s
          WHERE s.node = n.node_id) AS secondaries,
@@ -748,8 +990,21 @@ SELECT gencontrol.tenant_hex(s.tenant_shard) AS tenant,
 
 
 ------------------------------------------------------------------------------------------
--- Privileges: the same statements as a fresh install (they are idempotent)
+-- Privileges and comments: the same statements as a fresh install (they are idempotent)
 ------------------------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    role_name text;
+BEGIN
+    FOREACH role_name IN ARRAY ARRAY['gencontrol_pageserver', 'gencontrol_controller',
+                                     'gencontrol_reader'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = role_name) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', role_name);
+        END IF;
+    END LOOP;
+END;
+$$;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA gencontrol FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA gencontrol FROM PUBLIC;
@@ -778,7 +1033,11 @@ REVOKE EXECUTE ON FUNCTION
     gencontrol.node_fields_check(text, bigint, text, integer, text, integer, text, integer, text, integer),
     gencontrol.import_status_is_valid(jsonb),
     gencontrol.node_lock_for_delete(bigint),
-    gencontrol.tenant_shards_guard()
+    gencontrol.node_lock_shared(bigint),
+    gencontrol.tenant_shard_lock(gencontrol.tenant_shard_id, text),
+    gencontrol.tenant_shards_guard(),
+    gencontrol.nodes_guard(),
+    gencontrol.tenant_shards_write()
   FROM PUBLIC;
 
 GRANT USAGE ON SCHEMA gencontrol
@@ -821,9 +1080,67 @@ GRANT SELECT ON gencontrol.attachments, gencontrol.node_overview, gencontrol.tim
    TO gencontrol_reader;
 
 ------------------------------------------------------------------------------------------
--- Comments
+-- Comments: what \dT+, \df+ and \dv+ show
 ------------------------------------------------------------------------------------------
 
+COMMENT ON TYPE gencontrol.tenant_shard_id IS
+'A tenant shard: 32 hex digits of tenant id, then -NNCC (shard number, shard count) when sharded';
+COMMENT ON FUNCTION gencontrol.tenant_hex(gencontrol.tenant_shard_id) IS
+'The tenant id of a tenant shard id: 32 lower-case hex digits';
+COMMENT ON FUNCTION gencontrol.shard_number(gencontrol.tenant_shard_id) IS
+'The shard number of a tenant shard id (0 when unsharded)';
+COMMENT ON FUNCTION gencontrol.shard_count(gencontrol.tenant_shard_id) IS
+'The shard count of a tenant shard id (0 when unsharded)';
+COMMENT ON FUNCTION gencontrol.tenant_shard(text, integer, integer) IS
+'Builds a tenant shard id from 32 hex digits, a shard number and a shard count';
+COMMENT ON FUNCTION gencontrol.require_primary(text) IS
+'Raises SQLSTATE 25006 on a hot standby, naming the operation; gencontrol writers call it first';
+
+COMMENT ON VIEW gencontrol.tenant_shards IS
+'One row per tenant shard: its current generation and attached node, computed from tenant_shards_stored and the node''s epoch. Rows are never removed: a deleted shard keeps its generation. A direct write by the owner goes to the storage and may only raise a generation';
+COMMENT ON TABLE gencontrol.tenant_shards_stored IS
+'The storage behind the view tenant_shards: per shard the generation it got when last attached or detached (base_generation) and, while attached, its node''s epoch then (base_epoch). Current generation: base_generation + (nodes.epoch - base_epoch) while attached, base_generation while detached';
+COMMENT ON VIEW gencontrol.generation_log IS
+'Every generation change, one row per shard: generation_log_entries, and each re-attach of re_attach_log unnested (its rows share its log_id). Bounded by generation_log_prune';
+COMMENT ON TABLE gencontrol.generation_log_entries IS 'Append-only history of the generation changes of single shards (attach, detach, delete, split, advance_all, exhausted)';
+COMMENT ON TABLE gencontrol.re_attach_log IS 'One row per gen_re_attach: the node, its new epoch, and every shard it bumped with its previous generation';
+COMMENT ON COLUMN gencontrol.nodes.epoch IS 'How many times the node has re-attached (gen_re_attach bumps it); part of every attached shard''s generation. Only grows';
+COMMENT ON FUNCTION gencontrol.nodes_guard() IS
+'Trigger on nodes: refuses an epoch that does not grow or that would take an attached shard past 2147483647, a changed node_id, and any DELETE or TRUNCATE';
+COMMENT ON FUNCTION gencontrol.tenant_shards_write() IS
+'INSTEAD OF trigger on the view tenant_shards: a direct write goes to tenant_shards_stored (generation only raised, rows never removed)';
+COMMENT ON TABLE gencontrol.secondary_locations IS 'Warm standby locations of tenant shards: they hold no generation';
+
+COMMENT ON FUNCTION gencontrol.gen_detach(gencontrol.tenant_shard_id) IS
+'Detaches a tenant shard; its generation stays and stays valid. A no-op for an unknown or detached shard';
+COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id, integer) IS
+'True iff generation is the shard''s current generation, read from a fresh snapshot whatever the isolation level; NULL for an unknown shard. Primary only. With synchronous standbys configured it first waits until one confirms a fresh WAL record (the read barrier, gencontrol.validate_read_barrier), so a primary cut off from its promoted standby answers nothing; 57014 when that wait is cancelled';
+COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id[], integer[]) IS
+'Batch validate: one row per (tenant, generation) pair in input order, unknown shards omitted. Primary only; behind the same read barrier as the single form';
+COMMENT ON FUNCTION gencontrol.gen_re_attach(bigint) IS
+'A node restarted: increments the generation of every shard attached to it (by bumping the node''s epoch, one row) and lists them (AttachedSingle) with its secondary locations (Secondary). A shard at 2147483647 is detached with a WARNING. Sets the node active';
+COMMENT ON FUNCTION gencontrol.gen_inspect(gencontrol.tenant_shard_id) IS
+'The shard''s current generation and attached node; zero rows for an unknown shard. Allowed on a standby';
+COMMENT ON VIEW gencontrol.attachments IS
+'Every live tenant shard with its generation and the node it is attached to';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id(text) IS 'Cast from text: parses Neon''s text form (22P02 when malformed)';
+COMMENT ON FUNCTION gencontrol.text(gencontrol.tenant_shard_id) IS 'Cast to text: Neon''s text form, lower case';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_in(cstring) IS 'Type input: Neon''s text form, either case';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_out(gencontrol.tenant_shard_id) IS 'Type output: Neon''s text form, lower case';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_recv(internal) IS 'Binary input: 16 tenant bytes, shard number, shard count';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_send(gencontrol.tenant_shard_id) IS 'Binary output: 16 tenant bytes, shard number, shard count';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_cmp(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'btree support: bytewise order (tenant, number, count)';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_sortsupport(internal) IS 'btree sort support: bytewise order';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_eq(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements =';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_ne(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements <>';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_lt(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements <';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_le(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements <=';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_gt(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements >';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_ge(gencontrol.tenant_shard_id, gencontrol.tenant_shard_id) IS 'Implements >=';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_hash(gencontrol.tenant_shard_id) IS 'hash support (hash joins, hash aggregation)';
+COMMENT ON FUNCTION gencontrol.tenant_shard_id_hash_extended(gencontrol.tenant_shard_id, bigint) IS 'hash support with a seed (hash partitioning)';
+COMMENT ON FUNCTION gencontrol.tenant_shards_guard() IS
+'Trigger on tenant_shards_stored: refuses an update that lowers a shard''s current generation or moves it to another node without raising it, and any DELETE or TRUNCATE';
 COMMENT ON FUNCTION gencontrol.gen_attach(gencontrol.tenant_shard_id, bigint, integer, integer) IS
 'Attaches a tenant shard to a node (creating the shard if unknown) and returns its new generation: greatest(old + 1, min_generation). stripe_size is stored when the shard is created; for an existing shard it must be NULL or the stored one. Removes the node from the shard''s secondary locations. Commits durably even with synchronous_commit = off';
 COMMENT ON FUNCTION gencontrol.node_register(bigint, text, integer, text, integer, text, integer, text, integer, inet) IS
@@ -858,6 +1175,10 @@ COMMENT ON FUNCTION gencontrol.import_status_is_valid(jsonb) IS
 'Internal: true for a ShardImportStatus: {"InProgress": null | {...}}, "Done" or {"Error": "..."}';
 COMMENT ON FUNCTION gencontrol.gen_advance_all(integer) IS
 'After a restore from backup: adds margin to every shard''s generation in one transaction and returns the number of shards changed. A shard that cannot take the whole margin is raised to 2147483647 and detached with a WARNING (logged as exhausted)';
+COMMENT ON FUNCTION gencontrol.node_lock_shared(bigint) IS
+'Internal: takes the node''s lock shared until the end of the transaction, as every writer of a generation of a shard on the node does (gen_re_attach and node_delete take it exclusively). An object lock under gencontrol.nodes that no other SQL can take';
+COMMENT ON FUNCTION gencontrol.tenant_shard_lock(gencontrol.tenant_shard_id, text) IS
+'Internal: locks the shard''s node shared and then its row (mode update: FOR UPDATE, share: FOR SHARE) until the end of the transaction, never waiting for a node lock while holding the row (a shard that moved meanwhile is unlocked and locked again). True when the row exists, deleted or not';
 COMMENT ON FUNCTION gencontrol.node_lock_for_delete(bigint) IS
 'Takes the node''s lock exclusively until the end of the transaction (node_delete does, so no attach to the node is in flight). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON TABLE gencontrol.timeline_import_shards IS
@@ -867,9 +1188,3 @@ COMMENT ON VIEW gencontrol.timeline_imports IS
 COMMENT ON VIEW gencontrol.node_overview IS
 'Every node with its status, its attached and secondary shard counts, and the role it is bound to';
 COMMENT ON TABLE gencontrol.nodes IS 'Registered storage nodes (pageservers) with their addresses and bound role; deleted ones are kept as tombstones';
-
--- gen_validate now waits behind the read barrier when synchronous standbys are configured.
-COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id, integer) IS
-'True iff generation is the shard''s current generation, read from a fresh snapshot whatever the isolation level; NULL for an unknown shard. Primary only. With synchronous standbys configured it first waits until one confirms a fresh WAL record (the read barrier, gencontrol.validate_read_barrier), so a primary cut off from its promoted standby answers nothing; 57014 when that wait is cancelled';
-COMMENT ON FUNCTION gencontrol.gen_validate(gencontrol.tenant_shard_id[], integer[]) IS
-'Batch validate: one row per (tenant, generation) pair in input order, unknown shards omitted. Primary only; behind the same read barrier as the single form';

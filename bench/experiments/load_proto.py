@@ -14,7 +14,7 @@ import sys
 
 # The benchmark cluster bench.py leaves running with BENCH_KEEP=1 (BENCH_PORT as for bench.py).
 PORT = os.environ.get("BENCH_PORT", "15600")
-CLUSTER_DIR = "/tmp/gencontrol-clusters/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
+CLUSTER_DIR = os.environ.get("GENCONTROL_CLUSTERS", "/tmp/gencontrol-clusters") + "/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
 SOCKDIR = CLUSTER_DIR + "/sock"
 
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,12 +29,16 @@ def main():
     tree, db = sys.argv[1], sys.argv[2]
     shards = sys.argv[3] if len(sys.argv) > 3 else "1000000"
     so = os.path.join(os.path.abspath(tree), "gencontrol.so")
-    with open(os.path.join(tree, "sql", "gencontrol--1.0.sql")) as f:
+    # The install script of the newest version (what CREATE EXTENSION runs).
+    scripts = [f for f in os.listdir(os.path.join(tree, "sql")) if re.fullmatch(r"gencontrol--[0-9.]+\.sql", f)]
+    newest = max(scripts, key=lambda f: [int(p) for p in f[len("gencontrol--"):-len(".sql")].split(".")])
+    with open(os.path.join(tree, "sql", newest)) as f:
         script = f.read()
     script = script.replace("MODULE_PATHNAME", so)
     script = re.sub(r"^\\echo .*$", "", script, flags=re.M)
     script = re.sub(r"^SELECT pg_catalog\.pg_extension_config_dump\(.*$", "", script, flags=re.M)
     script = "CREATE SCHEMA gencontrol;\n" + script
+    os.makedirs("/tmp/gencontrol-proto", exist_ok=True)
     path = f"/tmp/gencontrol-proto/{db}.sql"
     with open(path, "w") as f:
         f.write(script)

@@ -16,7 +16,7 @@ import tempfile
 
 # The benchmark cluster bench.py leaves running with BENCH_KEEP=1 (BENCH_PORT as for bench.py).
 PORT = os.environ.get("BENCH_PORT", "15600")
-CLUSTER_DIR = "/tmp/gencontrol-clusters/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
+CLUSTER_DIR = os.environ.get("GENCONTROL_CLUSTERS", "/tmp/gencontrol-clusters") + "/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
 SOCKDIR = CLUSTER_DIR + "/sock"
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -40,7 +40,7 @@ def run(target, args, logdir):
         os.remove(os.path.join(logdir, f))
     argv = [f"{PG_BIN}/pgbench", "-n", "-h", SOCK, "-p", PORT, "-U", "postgres", "-M", args.mode,
             "-c", str(args.clients), "-j", str(min(args.clients, 2)), "-T", str(args.seconds),
-            "-l", f"--log-prefix={prefix}", "-f", script]
+            "-l", f"--log-prefix={prefix}", "--max-tries=100", "-f", script]
     for d in args.define:
         argv += ["-D", d]
     argv.append(db)
@@ -55,7 +55,8 @@ def run(target, args, logdir):
     lat = []
     for f in os.listdir(logdir):
         with open(os.path.join(logdir, f)) as fh:
-            lat += [int(l.split()[2]) / 1000 for l in fh if l.strip()]
+            # Transactions that failed (a serialization failure past --max-tries) log "failed".
+            lat += [int(l.split()[2]) / 1000 for l in fh if l.strip() and l.split()[2].isdigit()]
     cpu_us = cputime.Sample.server_seconds(before, after) * 1e6 / len(lat)
     return tps, statistics.median(lat), cpu_us, cputime.Sample.foreign_share(before, after)
 

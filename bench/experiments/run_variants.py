@@ -13,7 +13,7 @@ import sys
 
 # The benchmark cluster bench.py leaves running with BENCH_KEEP=1 (BENCH_PORT as for bench.py).
 PORT = os.environ.get("BENCH_PORT", "15600")
-CLUSTER_DIR = "/tmp/gencontrol-clusters/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
+CLUSTER_DIR = os.environ.get("GENCONTROL_CLUSTERS", "/tmp/gencontrol-clusters") + "/" + ("bench" if PORT == "15600" else f"bench-{PORT}")
 SOCKDIR = CLUSTER_DIR + "/sock"
 
 PSQL = ["psql", "-X", "-h", SOCKDIR, "-p", PORT,

@@ -1,43 +1,71 @@
-// gen_advance_all: after a restore from backup, lifts every generation (tombstones too)
-// above any that may have been handed out after the backup, in one logged transaction.
+// gen_advance_all: after a restore from backup, lifts every generation (tombstones too) above
+// any that may have been handed out after the backup, in one logged transaction.
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
+#include "layout.hpp"
+#include "node_lock.hpp"
 #include "prologue.hpp"
 #include "statements.hpp"
+#include "subtransaction.hpp"
 #include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
 
 namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
 
-// Locks every shard with a generation in key order. A shard that can take the whole margin
-// ($1) is raised by it ('advance_all'); one that cannot is raised to the last generation ($2),
-// or left there, and detached ('exhausted'): one exhausted shard must not block the restore
-// procedure for all the others (finding 3 of issue 9). A shard already at the last generation
-// keeps it: the guard refuses an equal value, so its generation is not in that row's SET at all.
+// Every node, in key order: its lock is taken shared before any shard row, so a gen_re_attach
+// (which holds it exclusively while it bumps the epoch) either committed before and its epoch
+// is read below, or waits until this transaction is done.
+spi::Statement all_nodes("SELECT node_id FROM gencontrol.nodes ORDER BY node_id", "");
+
+// Every shard with a generation, row-locked in key order before its generation is read below:
+// a join to nodes inside the locking statement could be re-checked, after a concurrent attach
+// moved the shard, against the old node's row.
+spi::Statement lock_shards(
+    "SELECT 1 FROM gencontrol.tenant_shards_stored WHERE base_generation IS NOT NULL ORDER BY id "
+    "FOR NO KEY UPDATE",
+    "");
+
+// Raises every locked shard (the locks make its row and its node's epoch stand still, so a
+// fresh snapshot reads its current generation). Adding the margin ($1) to base_generation
+// raises the current generation by it whatever the node's epoch ('advance_all'); a shard that
+// cannot take the whole margin is raised to the last generation ($2), or left there, and
+// detached ('exhausted'): one exhausted shard must not block the restore procedure for all the
+// others (finding 3 of issue 9).
 spi::Statement advance(gencontrol::logged_change(R"SQL(
 locked AS MATERIALIZED (
-    SELECT id, generation, attached_node, generation::bigint + $1 > $2 AS exhausted
-      FROM gencontrol.tenant_shards
-     WHERE generation IS NOT NULL ORDER BY id FOR NO KEY UPDATE),
+    SELECT s.id, s.attached_node,
+           CASE WHEN s.attached_node IS NULL THEN s.base_generation::bigint
+                ELSE s.base_generation::bigint + (n.epoch - s.base_epoch) END AS generation
+      FROM gencontrol.tenant_shards_stored s
+      LEFT JOIN gencontrol.nodes n ON n.node_id = s.attached_node
+     WHERE s.base_generation IS NOT NULL),
 raised AS (
-    UPDATE gencontrol.tenant_shards t
-       SET generation = least(l.generation::bigint + $1, $2)::integer,
-           attached_node = CASE WHEN l.exhausted THEN NULL ELSE t.attached_node END, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored t
+       SET base_generation = CASE WHEN l.generation + $1 > $2 THEN $2 ELSE t.base_generation + $1 END,
+           attached_node = CASE WHEN l.generation + $1 > $2 THEN NULL ELSE t.attached_node END,
+           base_epoch = CASE WHEN l.generation + $1 > $2 THEN NULL ELSE t.base_epoch END,
+           updated_at = now()
       FROM locked l
      WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < $2
-    RETURNING t.id, l.generation, t.generation AS new_generation, l.attached_node, l.exhausted),
+    RETURNING t.id, l.generation::integer AS generation, least(l.generation + $1, $2)::integer AS new_generation,
+              l.attached_node, l.generation + $1 > $2 AS exhausted),
 stuck AS (
-    UPDATE gencontrol.tenant_shards t
-       SET attached_node = NULL, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored t
+       SET attached_node = NULL, base_generation = $2, base_epoch = NULL, updated_at = now()
       FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = $2 AND l.attached_node IS NOT NULL
-    RETURNING t.id, l.generation, l.generation AS new_generation, l.attached_node, true AS exhausted))SQL",
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation >= $2 AND l.attached_node IS NOT NULL
+    RETURNING t.id, l.generation::integer AS generation, $2 AS new_generation, l.attached_node,
+              true AS exhausted))SQL",
                                                  R"SQL(
     SELECT id AS tenant, generation AS old_generation, new_generation, attached_node AS node,
            CASE WHEN exhausted THEN 'exhausted' ELSE 'advance_all' END AS operation, exhausted
@@ -51,19 +79,21 @@ SELECT 1, tenant, node, NULL FROM changes WHERE exhausted
 ORDER BY 1, 2)SQL"),
                        "ii");
 
-}  // namespace
+// A restore procedure runs once; retries only happen while nodes are being registered.
+constexpr int kMaxAttempts = 16;
 
-GENCONTROL_FUNCTION(gen_advance_all) {
-    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
-    std::int32_t margin = PG_GETARG_INT32(0);
-    if (margin <= 0)
-        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
-    spi::connect();
-    Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
-    // Row 0 counts the shards changed; the rows after it are the exhausted ones.
-    std::uint64_t rows = advance.run(args, nullptr, false);
-    std::int64_t changed = spi::int64_value(0, 4).value_or(0);
+// Every registered node id, ascending (all_nodes orders them), read with a fresh snapshot (not
+// read-only, which would reuse the calling statement's): the second read must see a node
+// registered after the first.
+std::vector<std::int64_t> node_ids() {
+    std::uint64_t nodes = all_nodes.run(nullptr, nullptr, false);
+    std::vector<std::int64_t> ids;
+    for (std::uint64_t row = 0; row < nodes; ++row) ids.push_back(spi::int64_value(row, 1).value_or(0));
+    return ids;
+}
+
+// Rows 1.. of the advance statement's result: the shards that could not take the whole margin.
+void warn_exhausted(std::uint64_t rows) {
     for (std::uint64_t row = 1; row < rows; ++row) {
         bool is_null;
         std::string name = gencontrol::tenant_shard_id_text(spi::value(row, 2, &is_null));
@@ -77,6 +107,40 @@ GENCONTROL_FUNCTION(gen_advance_all) {
                      errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
     }
+}
+
+}  // namespace
+
+GENCONTROL_FUNCTION(gen_advance_all) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_advance_all(fcinfo);
+    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
+    std::int32_t margin = PG_GETARG_INT32(0);
+    if (margin <= 0)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
+    spi::connect();
+    // Node locks (every node, ascending), then every shard row, then the update, in one
+    // subtransaction (shard_lock.hpp's lock order): a locked row attached to a node registered
+    // after the node list was read would have its epoch read without that node's lock, so then
+    // everything is rolled back, which gives the rows back, and taken again with the new list.
+    std::int64_t changed =
+        gencontrol::retry_in_subtransaction([&](int attempt) -> std::optional<std::int64_t> {
+            if (attempt >= kMaxAttempts)
+                pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
+                          "gen_advance_all: nodes kept being registered while it locked every shard (" +
+                              std::to_string(attempt) + " attempts)",
+                          "", "Retry the transaction.");
+            std::vector<std::int64_t> locked = node_ids();
+            for (std::int64_t node : locked) gencontrol::lock_node_shared(node);
+            lock_shards.run(nullptr, nullptr, false);
+            for (std::int64_t node : node_ids())
+                if (!std::binary_search(locked.begin(), locked.end(), node)) return std::nullopt;
+            Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
+            // Row 0 counts the shards changed; the rows after it are the exhausted ones.
+            std::uint64_t rows = advance.run(args, nullptr, false);
+            warn_exhausted(rows);
+            return spi::int64_value(0, 4).value_or(0);
+        });
     gencontrol::issue_durably();
     spi::finish();
     return Int64GetDatum(changed);

@@ -1,140 +1,190 @@
-// gen_attach and gen_detach: the single-shard writers. An attach locks the node (so that
-// node_delete cannot race it), then the shard row, and issues the next generation durably.
+// gen_attach and gen_detach: the single-shard writers. They lock the nodes the shard moves between,
+// then its row (shard_lock.hpp), and materialise its current generation (base + the node's epoch growth).
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
-#include "node_lock.hpp"
+#include "layout.hpp"
+#include "node_epochs.hpp"
 #include "prologue.hpp"
+#include "shard_lock.hpp"
 #include "statements.hpp"
+#include "table_writer.hpp"
 #include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
 
 namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
 
-// The column default of tenant_shards.stripe_size (Neon's default stripe, in pages), for an
-// attach that creates a shard without naming one.
+// The column default of tenant_shards_stored.stripe_size (Neon's default stripe, in pages), for
+// an attach that creates a shard without naming one.
 constexpr std::int32_t kDefaultStripeSize = 2048;
-
-// Read after lock_node_for_attach(): a node_delete that committed before is seen, and one
-// that starts later waits for this transaction.
-spi::Statement node_status("SELECT status FROM gencontrol.nodes WHERE node_id = $1", "b");
-
-spi::Statement lock_shard(
-    "SELECT generation, deleted_at IS NOT NULL, attached_node, stripe_size FROM gencontrol.tenant_shards "
-    "WHERE id OPERATOR(gencontrol.=) $1 FOR NO KEY UPDATE",
-    "T");
 
 // Returns one row when it created the shard, none when a concurrent attach created it first.
 spi::Statement insert_shard(gencontrol::logged_change("", R"SQL(
-    INSERT INTO gencontrol.tenant_shards (id, generation, attached_node, stripe_size) VALUES ($1, $2, $3, $4)
+    INSERT INTO gencontrol.tenant_shards_stored (id, base_generation, attached_node, stripe_size, base_epoch)
+    VALUES ($1, $2, $3, $4, $5)
     ON CONFLICT (id) DO NOTHING
-    RETURNING id AS tenant, NULL::integer AS old_generation, generation AS new_generation,
+    RETURNING id AS tenant, NULL::integer AS old_generation, base_generation AS new_generation,
               attached_node AS node, 'attach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                            "Tibi");
+                            "Tibib");
 
-// The update, its log entry and the removal of the node from the shard's secondary locations
-// (a node is never both) in one statement: one executor start instead of three. stripe_size is
-// only ever set here when a deleted shard comes back; for a live one it is NULL or unchanged.
-spi::Statement update_shard(gencontrol::logged_change(R"SQL(
-no_longer_secondary AS (
-    DELETE FROM gencontrol.secondary_locations
-     WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $3))SQL",
-                                                      R"SQL(
-    UPDATE gencontrol.tenant_shards
-       SET generation = $2, attached_node = $3, stripe_size = coalesce($5, stripe_size), deleted_at = NULL,
-           updated_at = now()
-     WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id AS tenant, $4::integer AS old_generation, generation AS new_generation,
-              attached_node AS node, 'attach'::text AS operation)SQL",
-                                                      "SELECT 1 FROM changes"),
-                            "Tibii");
+// A node that becomes the shard's attached node stops being one of its secondary locations (a
+// node is never both). Run only when a probe found such a row: most attaches have none.
+spi::Statement remove_secondary(
+    "DELETE FROM gencontrol.secondary_locations WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $2", "Tb");
 
+// A detached shard keeps its current generation as base_generation: nothing adds to it then.
 spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
-    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored
+       SET attached_node = NULL, base_generation = $3, base_epoch = NULL, updated_at = now()
      WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
+    RETURNING id AS tenant, base_generation AS old_generation, base_generation AS new_generation,
               $2::bigint AS node, 'detach'::text AS operation)SQL",
                                                       "SELECT 1 FROM changes"),
-                            "Tb");
+                            "Tbi");
 
 std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
     if (PG_ARGISNULL(argument)) return std::nullopt;
     return PG_GETARG_INT32(argument);
 }
 
-void require_attachable_node(std::int64_t node) {
-    gencontrol::lock_node_for_attach(node);
-    Datum args[] = {Int64GetDatum(node)};
-    if (node_status.run(args, nullptr, false) == 0)
+// The attach target: registered and not deleted; returns its epoch (its lock is held).
+std::int64_t attachable_node_epoch(std::int64_t node, const std::optional<gencontrol::NodeState>& state) {
+    if (!state)
         pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
                   "Register it first with gencontrol.node_register().");
-    bool is_null;
-    Datum status = spi::value(0, 1, &is_null);
-    std::string status_text = pg::call([&] { return TextDatumGetCString(status); });
-    if (status_text == "deleted")
+    if (state->deleted)
         pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                   "node " + std::to_string(node) + " was deleted; nothing can be attached to it");
+    return state->epoch;
 }
 
+// Whether `node` is one of the shard's secondary locations: a primary-key probe of
+// secondary_locations, so that the attach runs its DELETE only when there is a row to remove.
+bool is_secondary(Datum tenant, std::int64_t node) {
+    return pg::call([&] {
+        Oid table_id = get_relname_relid("secondary_locations", get_namespace_oid("gencontrol", false));
+        Relation table = table_open(table_id, AccessShareLock);
+        Oid index_id = RelationGetPrimaryKeyIndex(table);
+        Relation index = index_open(index_id, AccessShareLock);
+        Oid equal = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0], index->rd_opcintype[0],
+                                        BTEqualStrategyNumber);
+        Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+        ScanKeyData keys[2];
+        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, get_opcode(equal), tenant);
+        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(node));
+        TupleTableSlot* slot = table_slot_create(table, nullptr);
+        IndexScanDesc scan = index_beginscan(table, index, snapshot, 2, 0);
+        index_rescan(scan, keys, 2, nullptr, 0);
+        bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
+        index_endscan(scan);
+        ExecDropSingleTupleTableSlot(slot);
+        UnregisterSnapshot(snapshot);
+        index_close(index, NoLock);
+        table_close(table, NoLock);
+        return found;
+    });
+}
+
+// The attach's write to an existing shard, without SQL: the locked row gets the new generation
+// stored with the node's epoch now (so it is the shard's current generation), and the history
+// its row. The statement this replaces (an UPDATE, the log INSERT and the secondary DELETE in
+// one) cost more to start than to run; see bench/ANALYSIS.md. What that statement's guard
+// trigger and CHECK constraints would check holds by construction, and is checked here: the
+// generation grows (also when the shard moves), the row is attached with an epoch, not deleted.
+void update_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std::int32_t next, std::int64_t node,
+                         std::int64_t epoch, std::optional<std::int32_t> stripe_size) {
+    if (shard.generation && next <= *shard.generation)
+        pg::raise(ERRCODE_CHECK_VIOLATION,
+                  "generation of tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                      " may only increase: " + std::to_string(*shard.generation) + " -> " + std::to_string(next));
+    if (is_secondary(tenant, node)) {
+        Datum args[] = {tenant, Int64GetDatum(node)};
+        remove_secondary.run(args, nullptr, false);
+    }
+    gencontrol::TableWriter shards;
+    shards.open("tenant_shards_stored");
+    int columns = shards.descriptor()->natts;
+    std::vector<Datum> values(columns, Datum(0));
+    std::unique_ptr<bool[]> nulls(new bool[columns]()), replace(new bool[columns]());
+    auto set = [&](const char* name, std::optional<Datum> value) {
+        AttrNumber at = shards.column(name);
+        values[at - 1] = value.value_or(Datum(0));
+        nulls[at - 1] = !value;
+        replace[at - 1] = true;
+    };
+    set("base_generation", Int32GetDatum(next));
+    set("attached_node", Int64GetDatum(node));
+    set("base_epoch", Int64GetDatum(epoch));
+    // Set only when a deleted shard comes back; for a live one it is NULL or unchanged.
+    if (stripe_size) set("stripe_size", Int32GetDatum(*stripe_size));
+    set("deleted_at", std::nullopt);
+    set("updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+    ItemPointerData tid = shard.tid;
+    shards.update(&tid, values.data(), nulls.get(), replace.get());
+    shards.close();
+    gencontrol::append_log_entry({tenant, shard.generation, next, node, "attach"});
+    // Later statements of this transaction (and later SPI calls of this one) see the change.
+    pg::call([] { CommandCounterIncrement(); });
+}
+
+// The attach itself, with the shard's nodes and row locked (shard_lock.hpp). std::nullopt: a
+// concurrent first attach of the same new shard made our insert a no-op; the caller rolls back
+// and locks again, and then finds its row.
+std::optional<std::int32_t> attach_locked(const gencontrol::LockedShard& shard, Datum tenant,
+                                          std::int64_t node, std::optional<std::int32_t> min_generation,
+                                          std::optional<std::int32_t> stripe_size) {
+    std::int64_t epoch = attachable_node_epoch(node, shard.target);
+    if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                      " has stripe size " + std::to_string(shard.stripe_size) + ", not " +
+                      std::to_string(*stripe_size),
+                  "The stripe size is set when the shard is created and never changes.",
+                  "Pass NULL (or the stored value) as stripe_size.");
+
+    auto next = gencontrol::next_generation(shard.generation, min_generation);
+    if (!next)
+        pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                  "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                      " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
+                  "Generations never wrap: a wrapped generation would be lower than one already issued.",
+                  "Give the tenant shard a new id (for example a new shard count).");
+
+    if (shard.exists) {
+        update_attached_row(tenant, shard, *next, node, epoch, stripe_size);
+    } else {
+        Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
+                       Int32GetDatum(stripe_size.value_or(kDefaultStripeSize)), Int64GetDatum(epoch)};
+        if (insert_shard.run(row, nullptr, false) == 0) return std::nullopt;
+    }
+    gencontrol::issue_durably();
+    return *next;
+}
+
+// The row is locked and written in one subtransaction, so the lock is not a MultiXact shared
+// with the parent transaction.
 std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
                     std::optional<std::int32_t> stripe_size) {
-    require_attachable_node(node);
-    // Two tries: a concurrent first attach of the same new shard makes our insert a no-op,
-    // and the second lock then finds its row.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        Datum key[] = {tenant};
-        std::optional<std::int32_t> old_generation;
-        bool exists = lock_shard.run(key, nullptr, false) > 0;
-        if (exists) {
-            old_generation = spi::int32_value(0, 1);
-            bool live = !spi::bool_value(0, 2);
-            std::int32_t stored_stripe = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
-            if (live && stripe_size && *stripe_size != stored_stripe)
-                pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                          "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                              " has stripe size " + std::to_string(stored_stripe) + ", not " +
-                              std::to_string(*stripe_size),
-                          "The stripe size is set when the shard is created and never changes.",
-                          "Pass NULL (or the stored value) as stripe_size.");
-        }
-
-        auto next = gencontrol::next_generation(old_generation, min_generation);
-        if (!next)
-            pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                      "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                          " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
-                      "Generations never wrap: a wrapped generation would be lower than one already issued.",
-                      "Give the tenant shard a new id (for example a new shard count).");
-
-        if (exists) {
-            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
-                           Int32GetDatum(old_generation.value_or(0)), Int32GetDatum(stripe_size.value_or(0))};
-            char nulls[] = {' ', ' ', ' ', old_generation ? ' ' : 'n', stripe_size ? ' ' : 'n', '\0'};
-            update_shard.run(row, nulls, false);
-        } else {
-            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
-                           Int32GetDatum(stripe_size.value_or(kDefaultStripeSize))};
-            if (insert_shard.run(row, nullptr, false) == 0) continue;
-        }
-        gencontrol::issue_durably();
-        return *next;
-    }
-    pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
-              "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                  " was created concurrently and is not yet visible to this transaction",
-              "", "Retry the transaction.");
+    return gencontrol::write_locked_shard(
+        tenant, node, gencontrol::ShardRowLock::no_key_update, [&](const gencontrol::LockedShard& shard) {
+            return attach_locked(shard, tenant, node, min_generation, stripe_size);
+        });
 }
 
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_attach) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_attach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_attach", {0, 1}, "tenant and node");
     auto min_generation = optional_int32(fcinfo, 2);
     if (min_generation && !gencontrol::is_valid_generation(*min_generation))
@@ -153,18 +203,21 @@ GENCONTROL_FUNCTION(gen_attach) {
 }
 
 GENCONTROL_FUNCTION(gen_detach) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_detach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
     Datum tenant = PG_GETARG_DATUM(0);
     spi::connect();
-    Datum key[] = {tenant};
-    // Detaching an unknown, deleted or detached shard is already done: callers retry.
-    if (lock_shard.run(key, nullptr, false) > 0 && !spi::bool_value(0, 2)) {
-        if (auto node = spi::int64_value(0, 3)) {
-            Datum args[] = {tenant, Int64GetDatum(*node)};
-            detach_shard.run(args, nullptr, false);
-            gencontrol::issue_durably();
-        }
-    }
+    gencontrol::write_locked_shard(
+        tenant, std::nullopt, gencontrol::ShardRowLock::no_key_update,
+        [&](const gencontrol::LockedShard& shard) {
+            // Detaching an unknown, deleted or detached shard is already done: callers retry.
+            if (shard.exists && shard.live && shard.node && shard.generation) {
+                Datum args[] = {tenant, Int64GetDatum(*shard.node), Int32GetDatum(*shard.generation)};
+                detach_shard.run(args, nullptr, false);
+                gencontrol::issue_durably();
+            }
+            return std::optional<bool>(true);
+        });
     spi::finish();
     return Datum(0);
 }

@@ -1,21 +1,64 @@
 // generation_log rows for the C++ writers: one INSERT, shared by attach, detach, re-attach and
-// gen_advance_all, so the columns and the recorded role are the same for every operation.
+// gen_advance_all, and the same row appended without SQL, so every operation logs alike.
 #include "generation_log.hpp"
+
+#include <memory>
+#include <vector>
+
+#include "guards.hpp"
+#include "table_writer.hpp"
+
+extern "C" {
+#include "commands/sequence.h"
+}
 
 namespace gencontrol {
 
-std::string logged_change(std::string_view before, std::string_view change, std::string_view result) {
+std::string logged_change(std::string_view before, std::string_view change, std::string_view result,
+                          std::string_view log_table) {
     std::string sql = "WITH ";
     if (!before.empty()) sql.append(before).append(",\n");
     sql.append("changes AS (\n").append(change).append("),\n");
     // session_user, not current_user: the functions run as the extension's owner.
     sql.append(
         "logged AS (\n"
-        "    INSERT INTO gencontrol.generation_log (tenant, old_generation, new_generation, node, operation, "
-        "role)\n"
+        "    INSERT INTO gencontrol.");
+    sql.append(log_table).append(
+        " (tenant, old_generation, new_generation, node, operation, role)\n"
         "    SELECT tenant, old_generation, new_generation, node, operation, session_user FROM changes)\n");
     sql.append(result);
     return sql;
+}
+
+void append_log_entry(const LogEntry& entry) {
+    TableWriter log;
+    log.open("generation_log_entries");
+    int columns = log.descriptor()->natts;
+    std::vector<Datum> values(columns, Datum(0));
+    std::vector<bool> nulls_vector(columns, true);
+    auto set = [&](const char* name, Datum value) {
+        AttrNumber at = log.column(name);
+        values[at - 1] = value;
+        nulls_vector[at - 1] = false;
+    };
+    pg::call([&] {
+        // The column's default, nextval('gencontrol.generation_log_log_id_seq'), called directly.
+        Oid sequence = get_relname_relid("generation_log_log_id_seq", get_namespace_oid("gencontrol", false));
+        if (!OidIsValid(sequence)) elog(ERROR, "gencontrol: sequence gencontrol.generation_log_log_id_seq is missing");
+        set("log_id", Int64GetDatum(nextval_internal(sequence, false)));
+        // session_user, not current_user: the functions run as the extension's owner.
+        set("role", DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false))));
+        set("operation", CStringGetTextDatum(entry.operation));
+        set("logged_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+    });
+    set("tenant", entry.tenant);
+    if (entry.old_generation) set("old_generation", Int32GetDatum(*entry.old_generation));
+    if (entry.new_generation) set("new_generation", Int32GetDatum(*entry.new_generation));
+    if (entry.node) set("node", Int64GetDatum(*entry.node));
+    std::unique_ptr<bool[]> nulls(new bool[columns]);
+    for (int i = 0; i < columns; ++i) nulls[i] = nulls_vector[i];
+    log.insert(values.data(), nulls.get());
+    log.close();
 }
 
 }  // namespace gencontrol

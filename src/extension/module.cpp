@@ -2,7 +2,10 @@
 // Loading the library registers the transaction callback that makes generations durable and
 // the cache invalidation callbacks behind the saved plans, the direct index probes and the
 // node locks, and the settings.
+#include "attached_shards.hpp"
 #include "durability.hpp"
+#include "layout.hpp"
+#include "node_epochs.hpp"
 #include "node_lock.hpp"
 #include "pg.hpp"
 #include "read_barrier.hpp"
@@ -18,6 +21,9 @@ void _PG_init(void) {
     gencontrol::spi::register_type_invalidation();
     gencontrol::register_shard_lookup_invalidation();
     gencontrol::register_node_lock_invalidation();
+    gencontrol::register_layout_invalidation();
+    gencontrol::register_node_epochs_invalidation();
+    gencontrol::register_attached_shards_invalidation();
     // Superuser only: a session that turned it off could be answered from a cut-off primary's
     // stale state, which is what the barrier exists to prevent.
     DefineCustomBoolVariable(

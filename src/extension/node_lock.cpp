@@ -15,6 +15,15 @@ void forget_nodes_table(Datum, Oid relid) {
     if (!OidIsValid(relid) || relid == nodes_table) nodes_table = InvalidOid;
 }
 
+// Runs inside pg::call: may raise.
+Oid table_oid(const char* name, Oid& cached) {
+    if (!OidIsValid(cached)) {
+        cached = get_relname_relid(name, get_namespace_oid("gencontrol", false));
+        if (!OidIsValid(cached)) elog(ERROR, "gencontrol: table gencontrol.%s is missing", name);
+    }
+    return cached;
+}
+
 // A node id is 64 bits; the tag has 32 bits of object id and 16 of sub-id. Ids that share a
 // tag merely serialize their attaches against each other's node_delete.
 void lock_node(std::int64_t node, LOCKMODE mode) {
@@ -22,24 +31,24 @@ void lock_node(std::int64_t node, LOCKMODE mode) {
     auto object = static_cast<std::uint32_t>(id);
     auto sub_object = static_cast<std::uint16_t>((id >> 32) ^ (id >> 48));
     pg::call([&] {
-        if (!OidIsValid(nodes_table)) {
-            nodes_table = get_relname_relid("nodes", get_namespace_oid("gencontrol", false));
-            if (!OidIsValid(nodes_table)) elog(ERROR, "gencontrol: table gencontrol.nodes is missing");
-        }
         LOCKTAG tag;
-        SET_LOCKTAG_OBJECT(tag, MyDatabaseId, nodes_table, object, sub_object);
+        SET_LOCKTAG_OBJECT(tag, MyDatabaseId, table_oid("nodes", nodes_table), object, sub_object);
         (void)LockAcquire(&tag, mode, false, false);
     });
 }
 
 }  // namespace
 
-void lock_node_for_attach(std::int64_t node) {
+void lock_node_shared(std::int64_t node) {
     lock_node(node, ShareLock);
 }
 void lock_node_for_delete(std::int64_t node) {
     lock_node(node, ExclusiveLock);
 }
+void lock_node_for_re_attach(std::int64_t node) {
+    lock_node(node, ExclusiveLock);
+}
+
 
 void register_node_lock_invalidation() {
     CacheRegisterRelcacheCallback(forget_nodes_table, Datum(0));
@@ -49,5 +58,10 @@ void register_node_lock_invalidation() {
 
 GENCONTROL_FUNCTION(node_lock_for_delete) {
     gencontrol::lock_node_for_delete(PG_GETARG_INT64(0));
+    return Datum(0);
+}
+
+GENCONTROL_FUNCTION(node_lock_shared) {
+    gencontrol::lock_node_shared(PG_GETARG_INT64(0));
     return Datum(0);
 }

@@ -1,4 +1,4 @@
-// The per-node transaction lock that keeps node_delete from racing an attach to the node.
+// The per-node transaction lock that keeps node_delete and gen_re_attach from racing the writers.
 // A heavyweight lock in shared memory: unlike a row lock it writes no WAL and needs no
 // MultiXact when many attaches to one node overlap.
 #pragma once
@@ -7,10 +7,17 @@
 
 namespace gencontrol {
 
-// Held until the end of the transaction. Attaches share it; node_delete takes it exclusively,
-// so a node is never marked deleted while an attach to it is in flight.
-void lock_node_for_attach(std::int64_t node);
+// Held until the end of the transaction. Every writer that reads, materialises or moves the
+// generation of a shard on a node shares it (gen_attach and gen_detach for the node a shard
+// leaves and the one it joins, tenant_delete and timeline_import_set_status for the shard's node,
+// all through shard_lock.hpp; tenant_shard_split through gencontrol.node_lock_shared(); and
+// gen_advance_all for every node); node_delete and gen_re_attach take it exclusively. So a node
+// is never marked deleted, and its epoch never bumped, while one of them is in flight.
+// shard_lock.hpp has the order these locks are taken in, and why no wait forms a cycle.
+void lock_node_shared(std::int64_t node);
 void lock_node_for_delete(std::int64_t node);
+void lock_node_for_re_attach(std::int64_t node);
+
 
 // Registers the relcache callback that forgets the cached OID of gencontrol.nodes; called
 // once from _PG_init.

@@ -1,127 +1,80 @@
-// gen_re_attach: a node restarted. Every shard attached to it gets a new generation in one
-// set-oriented statement that locks rows in primary-key order; its secondaries are listed.
-// The common case is one UPDATE pass over the node's index; a node holding a shard whose
-// generation cannot grow takes the slower pass that finds and detaches it.
+// gen_re_attach: a node restarted. It bumps the node's epoch (one row), which raises the current
+// generation of every shard attached to it by one, lists them, and logs them in one row.
+//
+// Why this is linearizable without touching the shard rows: every writer that reads,
+// materialises or moves a shard's generation holds the heavyweight lock of the shard's node
+// (node_lock.cpp) shared until it commits: gen_attach and gen_detach for the node a shard leaves
+// and the one it joins, tenant_delete and timeline_import_set_status for the shard's node,
+// tenant_shard_split for its parents' nodes, gen_advance_all for every node. gen_re_attach (like
+// node_delete) takes it exclusively. So while a re-attach of node N is in flight no other
+// transaction can compute, materialise or move a generation of a shard on N, and every one that
+// is granted the lock after it commits reads the new epoch (epochs are read with a fresh
+// snapshot, taken after the lock was granted). Lock order everywhere: node locks, then node rows,
+// then shard rows; shard_lock.hpp says why no wait, this one's included, forms a cycle.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "attached_shards.hpp"
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
+#include "layout.hpp"
+#include "node_epochs.hpp"
+#include "node_lock.hpp"
 #include "prologue.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
 
 namespace pg = gencontrol::pg;
 namespace spi = gencontrol::spi;
 
 namespace {
 
-// The node's row, locked against node_delete, node_set_status and a concurrent re-attach.
-// owner_role (1.1) is read through to_jsonb so that a database still at 1.0, whose nodes
-// table has no such column, keeps working with this library until ALTER EXTENSION UPDATE.
+// 64 MB: a node's 100,000 shards take about 7.
+constexpr int kResultKilobytes = 64 * 1024;
+
+// The node's row, locked against node_set_status and node_register; its epoch read from the
+// locked (newest) version.
 spi::Statement lock_node_row(
-    "SELECT status, to_jsonb(n) ->> 'owner_role' FROM gencontrol.nodes n WHERE node_id = $1 FOR NO KEY "
-    "UPDATE",
-    "b");
+    "SELECT status, owner_role, epoch FROM gencontrol.nodes WHERE node_id = $1 FOR NO KEY UPDATE", "b");
 
-spi::Statement activate_node(
-    "UPDATE gencontrol.nodes SET status = 'active', updated_at = now() WHERE node_id = $1", "b");
+spi::Statement bump_epoch(R"SQL(
+UPDATE gencontrol.nodes
+   SET epoch = $2, status = 'active', updated_at = CASE WHEN status = 'active' THEN updated_at ELSE now() END
+ WHERE node_id = $1
+)SQL",
+                          "bb");
 
-// Locks all of the node's shards in key order, bumps those below the last generation ($2),
-// logs every bump, and also returns the shards that cannot grow (exhausted = true) so they
-// can be detached.
-spi::Statement bump_attached(gencontrol::logged_change(R"SQL(
-locked AS MATERIALIZED (
-    SELECT id, generation FROM gencontrol.tenant_shards
-     WHERE attached_node = $1 AND generation IS NOT NULL
-     ORDER BY id FOR NO KEY UPDATE))SQL",
-                                                       R"SQL(
-    UPDATE gencontrol.tenant_shards t
-       SET generation = l.generation + 1, updated_at = now()
-      FROM locked l
-     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < $2
-    RETURNING t.id AS tenant, l.generation AS old_generation, t.generation AS new_generation,
-              $1 AS node, 're_attach'::text AS operation, t.stripe_size)SQL",
-                                                       R"SQL(
-SELECT tenant, new_generation, stripe_size, false AS exhausted FROM changes
-UNION ALL
-SELECT id, generation, NULL, true FROM locked WHERE generation = $2
-ORDER BY 1)SQL"),
-                             "bi");
+spi::Statement log_re_attach(R"SQL(
+INSERT INTO gencontrol.re_attach_log (node, epoch, tenants, old_generations, role)
+VALUES ($1, $2, $3, $4, session_user)
+)SQL",
+                             "bbAI");
 
-// The fast path: one UPDATE walks the node's (attached_node, id) index, so rows are locked in
-// primary-key order, bumped, logged and returned in a single pass. A shard at the last
-// generation makes generation + 1 overflow (22003): the caller then rolls this back and takes
-// bump_attached.
-spi::Statement bump_in_one_pass(
-    gencontrol::logged_change("", R"SQL(
-    UPDATE gencontrol.tenant_shards
-       SET generation = generation + 1, updated_at = now()
-     WHERE attached_node = $1 AND generation IS NOT NULL
-    RETURNING id AS tenant, generation - 1 AS old_generation, generation AS new_generation,
-              $1 AS node, 're_attach'::text AS operation, stripe_size)SQL",
-                              "SELECT tenant, new_generation, stripe_size, false FROM changes"),
-    "b");
-
+// A shard at the last generation leaves the node with its generation kept (it cannot grow).
 spi::Statement detach_exhausted(gencontrol::logged_change("", R"SQL(
-    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
+    UPDATE gencontrol.tenant_shards_stored
+       SET attached_node = NULL, base_generation = $3, base_epoch = NULL, updated_at = now()
      WHERE id OPERATOR(gencontrol.=) $1
-    RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
+    RETURNING id AS tenant, base_generation AS old_generation, base_generation AS new_generation,
               $2 AS node, 'exhausted'::text AS operation)SQL",
                                                           "SELECT 1 FROM changes"),
-                                "Tb");
+                                "Tbi");
 
 // A node is never both attached and a secondary location of a shard; the second condition
 // keeps a row that 1.0 allowed (finding 2 of issue 9) from being listed twice.
 spi::Statement secondaries(R"SQL(
 SELECT s.tenant, t.stripe_size
   FROM gencontrol.secondary_locations s
-  JOIN gencontrol.tenant_shards t ON t.id OPERATOR(gencontrol.=) s.tenant
+  JOIN gencontrol.tenant_shards_stored t ON t.id OPERATOR(gencontrol.=) s.tenant
  WHERE s.node = $1 AND t.deleted_at IS NULL AND t.attached_node IS DISTINCT FROM $1
  ORDER BY s.tenant
 )SQL",
                            "b");
-
-// Runs bump_in_one_pass in a subtransaction with the planner held to index scans (which
-// return the node's shards in key order). Returns the row count, or nullopt when a shard's
-// generation is exhausted and nothing was changed.
-std::optional<std::uint64_t> bump_fast(Datum* node_arg) {
-    MemoryContext context = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    // A subtransaction abort also pops this GUC level; a successful pass pops it below.
-    int guc_level = pg::call([] {
-        BeginInternalSubTransaction(nullptr);
-        int level = NewGUCNestLevel();
-        for (const char* name : {"enable_seqscan", "enable_bitmapscan"})
-            (void)set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        return level;
-    });
-    MemoryContextSwitchTo(context);
-    auto restore = [&] {
-        MemoryContextSwitchTo(context);
-        CurrentResourceOwner = owner;
-    };
-    std::uint64_t rows = 0;
-    try {
-        rows = bump_in_one_pass.run(node_arg, nullptr, false);
-    } catch (const pg::PgError& error) {
-        pg::call([] { RollbackAndReleaseCurrentSubTransaction(); });
-        restore();
-        if (error.data->sqlerrcode != ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE) throw;
-        // Handled here, so nobody else will free it.
-        FreeErrorData(error.data);
-        return std::nullopt;
-    }
-    pg::call([&] {
-        AtEOXact_GUC(true, guc_level);
-        ReleaseCurrentSubTransaction();
-    });
-    restore();
-    return rows;
-}
 
 // A node bound with node_bind_role re-attaches only as that role (or a member of it), or as a
 // controller: another pageserver role must not invalidate its generations.
@@ -140,8 +93,10 @@ void require_node_owner(std::int64_t node, const std::string& owner_role) {
                   "", "A controller changes the binding with gencontrol.node_bind_role().");
 }
 
-// Locks the node's row and checks that it may re-attach now; returns whether it was active.
-bool lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
+// Locks the node (its heavyweight lock exclusively, then its row), checks that it may
+// re-attach now, and returns its epoch.
+std::int64_t lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
+    gencontrol::lock_node_for_re_attach(node);
     if (lock_node_row.run(node_arg, nullptr, false) == 0)
         pg::raise(
             ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
@@ -149,56 +104,77 @@ bool lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
     bool owner_null;
     Datum owner = spi::value(0, 2, &owner_null);
     if (!owner_null)
-        require_node_owner(node, pg::call([&] { return std::string(TextDatumGetCString(owner)); }));
+        require_node_owner(node, pg::call([&] { return std::string(NameStr(*DatumGetName(owner))); }));
     bool is_null;
     std::string status =
         pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
     if (status == "deleted")
         pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
                   "node " + std::to_string(node) + " was deleted and cannot re-attach");
-    return status == "active";
+    return spi::int64_value(0, 3).value_or(0);
 }
 
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_re_attach) {
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_re_attach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_re_attach", {0}, "node");
     std::int64_t node = PG_GETARG_INT64(0);
-    pg::call([&] { InitMaterializedSRF(fcinfo, 0); });
     auto* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
+    pg::call([&] {
+        InitMaterializedSRF(fcinfo, 0);
+        // A node's shards are the whole answer: keep up to kResultKilobytes of them in memory
+        // rather than spilling to a temporary file past work_mem.
+        MemoryContext caller = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+        tuplestore_end(rsinfo->setResult);
+        rsinfo->setResult = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0, false,
+                                                  std::max(work_mem, kResultKilobytes));
+        MemoryContextSwitchTo(caller);
+    });
     Datum attached_single = pg::call([] { return CStringGetTextDatum("AttachedSingle"); });
     Datum secondary = pg::call([] { return CStringGetTextDatum("Secondary"); });
 
     spi::connect();
     Datum node_arg[] = {Int64GetDatum(node)};
-    if (!lock_node_for_re_attach(node, node_arg)) activate_node.run(node_arg, nullptr, false);
+    std::int64_t epoch = lock_node_for_re_attach(node, node_arg);
+    std::int64_t new_epoch = epoch + 1;
 
-    auto fast = bump_fast(node_arg);
-    Datum node_and_max[] = {Int64GetDatum(node), Int32GetDatum(gencontrol::kMaxGeneration)};
-    std::uint64_t rows = fast ? *fast : bump_attached.run(node_and_max, nullptr, false);
-    std::vector<Datum> exhausted;
+    // The node's shards in key order with a fresh snapshot: with the node's lock held
+    // exclusively, no attach to or from the node is in flight. Every shard below the last
+    // generation goes into the result (its generation at the new epoch) and into the log row's
+    // arrays (the one before); the rest are detached below.
+    std::vector<Datum> tenants, old_generations;
+    std::vector<std::pair<Datum, std::int32_t>> exhausted;
     pg::call([&] {
-        for (std::uint64_t row = 0; row < rows; ++row) {
+        gencontrol::for_each_attached_shard(node, GetLatestSnapshot(), [&](const gencontrol::AttachedShard& shard) {
+            std::int64_t generation = gencontrol::current_generation(shard.base_generation, shard.base_epoch, epoch);
+            Datum id = datumCopy(shard.id, false, gencontrol::TenantShardId::kSize);
+            if (generation >= gencontrol::kMaxGeneration) {
+                exhausted.emplace_back(id, static_cast<std::int32_t>(generation));
+                return true;
+            }
+            Datum values[4] = {id, Int32GetDatum(static_cast<std::int32_t>(generation + 1)), attached_single,
+                               Int32GetDatum(shard.stripe_size)};
             bool nulls[4] = {false, false, false, false};
-            Datum values[4];
-            values[0] = spi::value(row, 1, &nulls[0]);
-            values[1] = spi::value(row, 2, &nulls[1]);
-            values[3] = spi::value(row, 3, &nulls[3]);
-            bool is_exhausted = DatumGetBool(spi::value(row, 4, &nulls[2]));
-            if (is_exhausted) continue;
-            values[2] = attached_single;
-            nulls[2] = false;
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        }
+            tenants.push_back(id);
+            old_generations.push_back(Int32GetDatum(static_cast<std::int32_t>(generation)));
+            return true;
+        });
     });
-    for (std::uint64_t row = 0; row < rows; ++row) {
-        if (spi::bool_value(row, 4))
-            exhausted.push_back(pg::call([&] {
-                bool n;
-                return datumCopy(spi::value(row, 1, &n), false, gencontrol::TenantShardId::kSize);
-            }));
-    }
-    for (Datum tenant : exhausted) {
+
+    Datum log_args[4] = {Int64GetDatum(node), Int64GetDatum(new_epoch), 0, 0};
+    pg::call([&] {
+        log_args[2] = PointerGetDatum(construct_array(tenants.data(), static_cast<int>(tenants.size()),
+                                                      gencontrol::spi::tenant_shard_id_type(),
+                                                      gencontrol::TenantShardId::kSize, false, TYPALIGN_CHAR));
+        log_args[3] = PointerGetDatum(construct_array(old_generations.data(),
+                                                      static_cast<int>(old_generations.size()), INT4OID, 4,
+                                                      true, TYPALIGN_INT));
+    });
+
+    // Detached before the bump, so that the nodes guard and the bump see no shard past the end.
+    for (auto& [tenant, generation] : exhausted) {
         std::string name = gencontrol::tenant_shard_id_text(tenant);
         pg::call([&] {
             ereport(WARNING, (errmsg("gencontrol: tenant shard %s has used up its generations and was "
@@ -206,12 +182,17 @@ GENCONTROL_FUNCTION(gen_re_attach) {
                                      name.c_str(), (long long)node),
                               errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
-        Datum args[] = {tenant, Int64GetDatum(node)};
+        Datum args[] = {tenant, Int64GetDatum(node), Int32GetDatum(generation)};
         detach_exhausted.run(args, nullptr, false);
     }
+
+    gencontrol::vouch_for_epoch(node, new_epoch);
+    Datum bump_args[] = {Int64GetDatum(node), Int64GetDatum(new_epoch)};
+    bump_epoch.run(bump_args, nullptr, false);
+    if (!tenants.empty()) log_re_attach.run(log_args, nullptr, false);
     gencontrol::issue_durably();
 
-    rows = secondaries.run(node_arg, nullptr, false);
+    std::uint64_t rows = secondaries.run(node_arg, nullptr, false);
     pg::call([&] {
         for (std::uint64_t row = 0; row < rows; ++row) {
             bool nulls[4] = {false, true, false, false};

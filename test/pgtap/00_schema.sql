@@ -2,15 +2,15 @@
 -- every function and view is documented, and the tables are kept by pg_dump.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(47);
+SELECT plan(50);
 
 SELECT has_extension('gencontrol', 'extension installed');
 SELECT has_schema('gencontrol', 'schema gencontrol');
 SELECT has_type('gencontrol', 'tenant_shard_id', 'type tenant_shard_id');
 SELECT has_table('gencontrol', 'nodes', 'table nodes');
-SELECT has_table('gencontrol', 'tenant_shards', 'table tenant_shards');
+SELECT has_view('gencontrol', 'tenant_shards', 'view tenant_shards (1.1: over tenant_shards_stored and node epochs)');
 SELECT has_table('gencontrol', 'secondary_locations', 'table secondary_locations');
-SELECT has_table('gencontrol', 'generation_log', 'table generation_log');
+SELECT has_view('gencontrol', 'generation_log', 'view generation_log (1.1: over generation_log_entries and re_attach_log)');
 SELECT has_view('gencontrol', 'attachments', 'view attachments');
 SELECT has_view('gencontrol', 'node_overview', 'view node_overview');
 SELECT has_view('gencontrol', 'timeline_imports', 'view timeline_imports (1.1)');
@@ -56,9 +56,9 @@ SELECT is((SELECT pg_get_function_result('gencontrol.gen_validate(gencontrol.ten
 SELECT is((SELECT pg_get_function_result('gencontrol.gen_inspect(gencontrol.tenant_shard_id)'::regprocedure)),
           'TABLE(generation integer, node bigint)', 'gen_inspect result columns');
 
-SELECT col_is_pk('gencontrol', 'tenant_shards', 'id', 'tenant_shards keyed by id');
+SELECT col_is_pk('gencontrol', 'tenant_shards_stored', 'id', 'tenant shards keyed by id');
 SELECT col_is_pk('gencontrol', 'nodes', 'node_id', 'nodes keyed by node_id');
-SELECT col_default_is('gencontrol', 'tenant_shards', 'stripe_size', '2048', 'default stripe size is 2048');
+SELECT col_default_is('gencontrol', 'tenant_shards_stored', 'stripe_size', '2048', 'default stripe size is 2048');
 
 SELECT is((SELECT count(*) FROM pg_proc p
             WHERE p.pronamespace = 'gencontrol'::regnamespace
@@ -67,20 +67,29 @@ SELECT is((SELECT count(*) FROM pg_proc p
 SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'gencontrol'::regnamespace AND c.relkind = 'v'
               AND obj_description(c.oid, 'pg_class') IS NULL), 0::bigint, 'every view has a COMMENT');
 SELECT set_eq($$SELECT unnest(extconfig)::regclass::text FROM pg_extension WHERE extname = 'gencontrol'$$,
-              ARRAY['nodes', 'tenant_shards', 'secondary_locations', 'generation_log', 'generation_log_log_id_seq',
-                    'timeline_import_shards'],
+              ARRAY['nodes', 'tenant_shards_stored', 'secondary_locations', 'generation_log_entries', 're_attach_log',
+                    'generation_log_log_id_seq', 'timeline_import_shards'],
               'all tables are registered with pg_extension_config_dump');
-SELECT ok((SELECT reloptions @> ARRAY['fillfactor=70'] FROM pg_class WHERE oid = 'gencontrol.tenant_shards'::regclass),
-          'tenant_shards leaves room for HOT generation updates');
-SELECT has_index('gencontrol', 'tenant_shards', 'tenant_shards_attached_node', ARRAY['attached_node', 'id'],
-                 'index for gen_re_attach');
-SELECT trigger_is('gencontrol', 'tenant_shards', 'tenant_shards_generation_only_grows', 'gencontrol', 'tenant_shards_guard',
-                  'the guard trigger is on tenant_shards');
+SELECT ok((SELECT reloptions @> ARRAY['fillfactor=70'] FROM pg_class WHERE oid = 'gencontrol.tenant_shards_stored'::regclass),
+          'tenant_shards_stored leaves room for HOT generation updates');
+SELECT has_index('gencontrol', 'tenant_shards_stored', 'tenant_shards_attached_node',
+                 ARRAY['attached_node', 'id', 'base_generation', 'base_epoch', 'stripe_size'],
+                 'index for gen_re_attach: keyed by (attached_node, id), carrying what it returns');
+SELECT trigger_is('gencontrol', 'tenant_shards_stored', 'tenant_shards_generation_only_grows', 'gencontrol', 'tenant_shards_guard',
+                  'the guard trigger is on tenant_shards_stored');
+SELECT trigger_is('gencontrol', 'nodes', 'nodes_epoch_only_grows', 'gencontrol', 'nodes_guard',
+                  'the epoch guard is on nodes');
+SELECT columns_are('gencontrol', 'tenant_shards',
+                   ARRAY['id', 'generation', 'attached_node', 'stripe_size', 'deleted_at', 'created_at', 'updated_at'],
+                   'the view tenant_shards has the columns of 1.0''s table');
+SELECT columns_are('gencontrol', 'generation_log',
+                   ARRAY['log_id', 'tenant', 'old_generation', 'new_generation', 'node', 'operation', 'role', 'logged_at'],
+                   'the view generation_log has the columns of 1.0''s table');
 SELECT columns_are('gencontrol', 'nodes',
                    ARRAY['node_id', 'status', 'listen_http_addr', 'listen_http_port', 'listen_pg_addr', 'listen_pg_port',
                          'availability_zone', 'created_at', 'updated_at', 'listen_https_port', 'listen_grpc_addr',
-                         'listen_grpc_port', 'node_ip_addr', 'owner_role'],
-                   'nodes has the 1.1 registration columns and owner_role');
+                         'listen_grpc_port', 'node_ip_addr', 'owner_role', 'epoch'],
+                   'nodes has the 1.1 registration columns, owner_role and epoch');
 SELECT ok('split' = ANY (SELECT unnest(regexp_matches(pg_get_constraintdef(oid), '''(\w+)''', 'g'))
                            FROM pg_constraint WHERE conname = 'generation_log_operation_check'),
           'generation_log accepts the split operation');

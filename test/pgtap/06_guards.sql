@@ -8,7 +8,7 @@ SELECT node_register(601, 'ps601', 9898, 'ps601', 6400);
 SELECT gen_attach('60100000000000000000000000000000', 601, 5);
 SELECT gen_attach('60200000000000000000000000000000', 601, 9);
 
-SELECT is(current_user, (SELECT tableowner FROM pg_tables WHERE schemaname = 'gencontrol' AND tablename = 'tenant_shards'),
+SELECT is(current_user, (SELECT tableowner FROM pg_tables WHERE schemaname = 'gencontrol' AND tablename = 'tenant_shards_stored'),
           'these checks run as the table owner');
 SELECT throws_ok($$UPDATE tenant_shards SET generation = generation - 1 WHERE id = '60100000000000000000000000000000'$$,
                  '23514', NULL, 'a direct UPDATE may not lower a generation');
@@ -24,7 +24,7 @@ SELECT throws_ok($$UPDATE tenant_shards SET generation = 0 WHERE id = '601000000
                  '23514', NULL, 'nor set 0');
 SELECT throws_ok($$DELETE FROM tenant_shards WHERE id = '60100000000000000000000000000000'$$,
                  '55000', NULL, 'rows are never deleted');
-SELECT throws_ok($$TRUNCATE tenant_shards CASCADE$$, '55000', NULL, 'nor truncated');
+SELECT throws_ok($$TRUNCATE tenant_shards_stored CASCADE$$, '55000', NULL, 'nor truncated');
 SELECT throws_ok($$UPDATE tenant_shards SET generation = generation + 2147483647 WHERE id = '60100000000000000000000000000000'$$,
                  '22003', NULL, 'int4 overflow is an error, never a wrap');
 SELECT throws_ok($$INSERT INTO tenant_shards (id, generation) VALUES ('60300000000000000000000000000000', 0)$$,

@@ -1,7 +1,7 @@
 -- Invariant 6: nothing for PUBLIC; each role gets exactly its functions; no direct writes.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(32);
+SELECT plan(33);
 
 SELECT node_register(701, 'ps701', 9898, 'ps701', 6400);
 SELECT gen_attach('70100000000000000000000000000000', 701);
@@ -54,7 +54,8 @@ SELECT is((SELECT generation FROM tenant_shards WHERE id = '70100000000000000000
 SELECT throws_ok($$UPDATE tenant_shards SET generation = 100$$, '42501', NULL, 'controller: no direct UPDATE');
 SELECT throws_ok($$INSERT INTO nodes (node_id, listen_http_addr, listen_http_port, listen_pg_addr, listen_pg_port)
                    VALUES (799, 'a', 1, 'a', 1)$$, '42501', NULL, 'controller: no direct INSERT');
-SELECT throws_ok($$DELETE FROM generation_log$$, '42501', NULL, 'controller: no direct DELETE');
+SELECT throws_ok($$DELETE FROM generation_log_entries$$, '42501', NULL, 'controller: no direct DELETE');
+SELECT throws_ok($$DELETE FROM re_attach_log$$, '42501', NULL, 'controller: no direct DELETE of re-attach history');
 RESET ROLE;
 
 SET ROLE gencontrol_pgtap_ro;

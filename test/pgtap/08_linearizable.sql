@@ -3,7 +3,7 @@
 -- Two dblink sessions stand in for the stale validator and the attaching controller.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(14);
+SELECT plan(16);
 
 \ir dblink_sessions.psql
 SELECT dblink_connect('controller', pg_temp.conninfo());
@@ -69,6 +69,20 @@ SELECT pg_temp.run('controller', $$SELECT gencontrol.gen_attach('802000000000000
 SELECT is((SELECT v FROM dblink('validator', $$SELECT gencontrol.gen_validate('80200000000000000000000000000000', 1)$$) AS t(v boolean)),
           true, 'RR validator: a shard attached after its snapshot is seen');
 SELECT dblink_exec('validator', 'COMMIT');
+
+-- gen_attach locks the shard's row as SELECT ... FOR NO KEY UPDATE does (without an executor,
+-- shard_lookup.cpp): under REPEATABLE READ a row updated after the snapshot is a serialization
+-- failure, never a write over a version the transaction cannot see; in READ COMMITTED the same
+-- attach follows the update and succeeds.
+SELECT dblink_exec('validator', 'BEGIN ISOLATION LEVEL REPEATABLE READ');
+SELECT pg_temp.run('validator', $$SELECT count(*) FROM gencontrol.nodes$$);  -- the snapshot
+SELECT pg_temp.run('controller', $$SELECT gencontrol.gen_attach('80100000000000000000000000000000', 802)$$);
+SELECT throws_ok($$SELECT pg_temp.run('validator', 'SELECT gencontrol.gen_attach(''80100000000000000000000000000000'', 801)')$$,
+                 '40001', NULL, 'RR attacher: a shard row updated after its snapshot is a serialization failure');
+SELECT dblink_exec('validator', 'ROLLBACK');
+SELECT is((SELECT g FROM dblink('validator', $$SELECT gencontrol.gen_attach('80100000000000000000000000000000', 801)$$) AS t(g int)),
+          (SELECT generation + 1 FROM tenant_shards WHERE id = '80100000000000000000000000000000'),
+          'READ COMMITTED attacher: the same attach follows the update');
 
 -- Clean up what the controller committed (tombstones stay, as they must).
 SELECT pg_temp.run('controller', $$SELECT gencontrol.tenant_delete(t) FROM unnest(ARRAY['80100000000000000000000000000000',

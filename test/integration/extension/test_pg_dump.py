@@ -72,7 +72,7 @@ class PgDumpTest(ClusterTestCase):
                              "FROM tenant_shards ORDER BY id",
             "secondary_locations": "SELECT tenant::text, node FROM secondary_locations ORDER BY 1, 2",
             "generation_log": "SELECT log_id, tenant::text, old_generation, new_generation, node, operation "
-                              "FROM generation_log ORDER BY log_id",
+                              "FROM generation_log ORDER BY log_id, tenant",
         }
         result = {}
         for name, query in tables.items():

@@ -1,0 +1,124 @@
+// Heap inserts and updates with their index entries, the executor's per-row work without the
+// executor's per-statement start (plans, expression compilation, CHECK parsing, trigger queues).
+#include "table_writer.hpp"
+
+#include <cstring>
+
+#include "guards.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "nodes/parsenodes.h"
+}
+
+namespace gencontrol {
+
+void TableWriter::open(const char* table) {
+    pg::call([&] {
+        Oid schema = get_namespace_oid("gencontrol", false);
+        Oid oid = get_relname_relid(table, schema);
+        if (!OidIsValid(oid)) elog(ERROR, "gencontrol: table gencontrol.%s is missing", table);
+        relation_ = table_open(oid, RowExclusiveLock);
+        estate_ = CreateExecutorState();
+        // A range table of this one relation: an update tells the indexes which columns it
+        // changed through the entry's updatedCols (their hint for bottom-up deletion).
+        range_entry_ = makeNode(RangeTblEntry);
+        range_entry_->rtekind = RTE_RELATION;
+        range_entry_->relid = oid;
+        range_entry_->relkind = RELKIND_RELATION;
+        range_entry_->rellockmode = RowExclusiveLock;
+        ExecInitRangeTable(estate_, list_make1(range_entry_));
+        result_ = makeNode(ResultRelInfo);
+        InitResultRelInfo(result_, relation_, 1, nullptr, 0);
+        ExecOpenIndices(result_, false);
+        slot_ = table_slot_create(relation_, nullptr);
+    });
+}
+
+void TableWriter::close() {
+    pg::call([&] {
+        ExecDropSingleTupleTableSlot(slot_);
+        ExecCloseIndices(result_);
+        FreeExecutorState(estate_);
+        table_close(relation_, NoLock);
+    });
+    relation_ = nullptr;
+    range_entry_ = nullptr;
+    slot_ = nullptr;
+    result_ = nullptr;
+    estate_ = nullptr;
+}
+
+AttrNumber TableWriter::column(const char* name) const {
+    // The descriptor is at hand: a few name comparisons instead of a catalog cache lookup.
+    TupleDesc desc = descriptor();
+    AttrNumber number = InvalidAttrNumber;
+    for (int i = 0; i < desc->natts && number == InvalidAttrNumber; ++i) {
+        Form_pg_attribute attribute = TupleDescAttr(desc, i);
+        if (!attribute->attisdropped && strcmp(NameStr(attribute->attname), name) == 0) number = attribute->attnum;
+    }
+    if (number == InvalidAttrNumber)
+        pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: column ") + name + " is missing from gencontrol." +
+                                              RelationGetRelationName(relation_));
+    return number;
+}
+
+void TableWriter::insert(Datum* values, bool* nulls) {
+    pg::call([&] {
+        ExecClearTuple(slot_);
+        int columns = descriptor()->natts;
+        for (int i = 0; i < columns; ++i) {
+            slot_->tts_values[i] = values[i];
+            slot_->tts_isnull[i] = nulls[i];
+        }
+        ExecStoreVirtualTuple(slot_);
+        table_tuple_insert(relation_, slot_, GetCurrentCommandId(true), 0, nullptr);
+        if (result_->ri_NumIndices > 0) {
+            List* conflicts = ExecInsertIndexTuples(result_, slot_, estate_, false, false, nullptr, NIL);
+            list_free(conflicts);
+        }
+        ExecClearTuple(slot_);
+    });
+}
+
+void TableWriter::update(ItemPointer tid, const Datum* values, const bool* nulls, const bool* replace) {
+    pg::call([&] {
+        int columns = descriptor()->natts;
+        ExecClearTuple(slot_);
+        if (!table_tuple_fetch_row_version(relation_, tid, SnapshotAny, slot_))
+            elog(ERROR, "gencontrol: the locked row of gencontrol.%s is gone", RelationGetRelationName(relation_));
+        slot_getallattrs(slot_);
+        // The new version's values: the kept ones still point into the old version's page,
+        // pinned by slot_ until the new tuple is formed (materialised) from them.
+        TupleTableSlot* fresh = table_slot_create(relation_, nullptr);
+        for (int i = 0; i < columns; ++i) {
+            fresh->tts_values[i] = replace[i] ? values[i] : slot_->tts_values[i];
+            fresh->tts_isnull[i] = replace[i] ? nulls[i] : slot_->tts_isnull[i];
+        }
+        ExecStoreVirtualTuple(fresh);
+        ExecMaterializeSlot(fresh);  // copies by-reference values before the old slot lets go
+        ExecClearTuple(slot_);
+
+        TM_FailureData failure;
+        LockTupleMode lock_mode;
+        bool update_indexes = false;
+        TM_Result result = table_tuple_update(relation_, tid, fresh, GetCurrentCommandId(true), GetActiveSnapshot(),
+                                              InvalidSnapshot, true, &failure, &lock_mode, &update_indexes);
+        if (result != TM_Ok)
+            elog(ERROR, "gencontrol: the locked row of gencontrol.%s was changed by another command (%d)",
+                 RelationGetRelationName(relation_), static_cast<int>(result));
+        if (update_indexes && result_->ri_NumIndices > 0) {
+            range_entry_->updatedCols = nullptr;
+            for (int i = 0; i < columns; ++i)
+                if (replace[i])
+                    range_entry_->updatedCols = bms_add_member(range_entry_->updatedCols,
+                                                               i + 1 - FirstLowInvalidHeapAttributeNumber);
+            List* conflicts = ExecInsertIndexTuples(result_, fresh, estate_, true, false, nullptr, NIL);
+            list_free(conflicts);
+        }
+        ExecDropSingleTupleTableSlot(fresh);
+    });
+}
+
+}  // namespace gencontrol

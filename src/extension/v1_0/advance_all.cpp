@@ -1,0 +1,84 @@
+// gen_advance_all on a database still at 1.0 (until ALTER EXTENSION UPDATE): lifts every
+// generation (tombstones too) in one logged transaction.
+#include <string>
+
+#include "durability.hpp"
+#include "generation.hpp"
+#include "generation_log.hpp"
+#include "guards.hpp"
+#include "prologue.hpp"
+#include "statements.hpp"
+#include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
+
+namespace pg = gencontrol::pg;
+namespace spi = gencontrol::spi;
+
+namespace {
+
+// Locks every shard with a generation in key order. A shard that can take the whole margin
+// ($1) is raised by it ('advance_all'); one that cannot is raised to the last generation ($2),
+// or left there, and detached ('exhausted'): one exhausted shard must not block the restore
+// procedure for all the others (finding 3 of issue 9). A shard already at the last generation
+// keeps it: the guard refuses an equal value, so its generation is not in that row's SET at all.
+spi::Statement advance(gencontrol::logged_change(R"SQL(
+locked AS MATERIALIZED (
+    SELECT id, generation, attached_node, generation::bigint + $1 > $2 AS exhausted
+      FROM gencontrol.tenant_shards
+     WHERE generation IS NOT NULL ORDER BY id FOR NO KEY UPDATE),
+raised AS (
+    UPDATE gencontrol.tenant_shards t
+       SET generation = least(l.generation::bigint + $1, $2)::integer,
+           attached_node = CASE WHEN l.exhausted THEN NULL ELSE t.attached_node END, updated_at = now()
+      FROM locked l
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation < $2
+    RETURNING t.id, l.generation, t.generation AS new_generation, l.attached_node, l.exhausted),
+stuck AS (
+    UPDATE gencontrol.tenant_shards t
+       SET attached_node = NULL, updated_at = now()
+      FROM locked l
+     WHERE t.id OPERATOR(gencontrol.=) l.id AND l.generation = $2 AND l.attached_node IS NOT NULL
+    RETURNING t.id, l.generation, l.generation AS new_generation, l.attached_node, true AS exhausted))SQL",
+                                                 R"SQL(
+    SELECT id AS tenant, generation AS old_generation, new_generation, attached_node AS node,
+           CASE WHEN exhausted THEN 'exhausted' ELSE 'advance_all' END AS operation, exhausted
+      FROM raised
+    UNION ALL
+    SELECT id, generation, new_generation, attached_node, 'exhausted', exhausted FROM stuck)SQL",
+                                                 R"SQL(
+SELECT 0 AS part, NULL::gencontrol.tenant_shard_id, NULL::bigint, count(*) FROM changes
+UNION ALL
+SELECT 1, tenant, node, NULL FROM changes WHERE exhausted
+ORDER BY 1, 2)SQL", "generation_log"),
+                       "ii");
+
+}  // namespace
+
+Datum gencontrol::v1_0::gen_advance_all(FunctionCallInfo fcinfo) {
+    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
+    std::int32_t margin = PG_GETARG_INT32(0);
+    if (margin <= 0)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
+    spi::connect();
+    Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
+    // Row 0 counts the shards changed; the rows after it are the exhausted ones.
+    std::uint64_t rows = advance.run(args, nullptr, false);
+    std::int64_t changed = spi::int64_value(0, 4).value_or(0);
+    for (std::uint64_t row = 1; row < rows; ++row) {
+        bool is_null;
+        std::string name = gencontrol::tenant_shard_id_text(spi::value(row, 2, &is_null));
+        auto node = spi::int64_value(row, 3);
+        std::string where = node ? " and was detached from node " + std::to_string(*node) : "";
+        pg::call([&] {
+            ereport(WARNING,
+                    (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
+                            "last generation (%d)%s",
+                            name.c_str(), static_cast<int>(gencontrol::kMaxGeneration), where.c_str()),
+                     errhint("Give the tenant shard a new id (for example a new shard count).")));
+        });
+    }
+    gencontrol::issue_durably();
+    spi::finish();
+    return Int64GetDatum(changed);
+}

@@ -1,0 +1,171 @@
+// gen_attach and gen_detach on a database still at 1.0 (until ALTER EXTENSION UPDATE), whose
+// tenant_shards table holds each current generation. An attach locks the node, then the shard row.
+#include <optional>
+#include <string>
+
+#include "durability.hpp"
+#include "generation.hpp"
+#include "generation_log.hpp"
+#include "guards.hpp"
+#include "node_lock.hpp"
+#include "prologue.hpp"
+#include "statements.hpp"
+#include "tenant_shard_id_type.hpp"
+#include "v1_0/v1_0.hpp"
+
+namespace pg = gencontrol::pg;
+namespace spi = gencontrol::spi;
+
+namespace {
+
+// The column default of tenant_shards.stripe_size (Neon's default stripe, in pages), for an
+// attach that creates a shard without naming one.
+constexpr std::int32_t kDefaultStripeSize = 2048;
+
+// Read after lock_node_shared(): a node_delete that committed before is seen, and one
+// that starts later waits for this transaction.
+spi::Statement node_status("SELECT status FROM gencontrol.nodes WHERE node_id = $1", "b");
+
+spi::Statement lock_shard(
+    "SELECT generation, deleted_at IS NOT NULL, attached_node, stripe_size FROM gencontrol.tenant_shards "
+    "WHERE id OPERATOR(gencontrol.=) $1 FOR NO KEY UPDATE",
+    "T");
+
+// Returns one row when it created the shard, none when a concurrent attach created it first.
+spi::Statement insert_shard(gencontrol::logged_change("", R"SQL(
+    INSERT INTO gencontrol.tenant_shards (id, generation, attached_node, stripe_size) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id AS tenant, NULL::integer AS old_generation, generation AS new_generation,
+              attached_node AS node, 'attach'::text AS operation)SQL",
+                                                      "SELECT 1 FROM changes", "generation_log"),
+                            "Tibi");
+
+// The update, its log entry and the removal of the node from the shard's secondary locations
+// (a node is never both) in one statement: one executor start instead of three. stripe_size is
+// only ever set here when a deleted shard comes back; for a live one it is NULL or unchanged.
+spi::Statement update_shard(gencontrol::logged_change(R"SQL(
+no_longer_secondary AS (
+    DELETE FROM gencontrol.secondary_locations
+     WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $3))SQL",
+                                                      R"SQL(
+    UPDATE gencontrol.tenant_shards
+       SET generation = $2, attached_node = $3, stripe_size = coalesce($5, stripe_size), deleted_at = NULL,
+           updated_at = now()
+     WHERE id OPERATOR(gencontrol.=) $1
+    RETURNING id AS tenant, $4::integer AS old_generation, generation AS new_generation,
+              attached_node AS node, 'attach'::text AS operation)SQL",
+                                                      "SELECT 1 FROM changes", "generation_log"),
+                            "Tibii");
+
+spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
+    UPDATE gencontrol.tenant_shards SET attached_node = NULL, updated_at = now()
+     WHERE id OPERATOR(gencontrol.=) $1
+    RETURNING id AS tenant, generation AS old_generation, generation AS new_generation,
+              $2::bigint AS node, 'detach'::text AS operation)SQL",
+                                                      "SELECT 1 FROM changes", "generation_log"),
+                            "Tb");
+
+std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
+    if (PG_ARGISNULL(argument)) return std::nullopt;
+    return PG_GETARG_INT32(argument);
+}
+
+void require_attachable_node(std::int64_t node) {
+    gencontrol::lock_node_shared(node);
+    Datum args[] = {Int64GetDatum(node)};
+    if (node_status.run(args, nullptr, false) == 0)
+        pg::raise(ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
+                  "Register it first with gencontrol.node_register().");
+    bool is_null;
+    Datum status = spi::value(0, 1, &is_null);
+    std::string status_text = pg::call([&] { return TextDatumGetCString(status); });
+    if (status_text == "deleted")
+        pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                  "node " + std::to_string(node) + " was deleted; nothing can be attached to it");
+}
+
+std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
+                    std::optional<std::int32_t> stripe_size) {
+    require_attachable_node(node);
+    // Two tries: a concurrent first attach of the same new shard makes our insert a no-op,
+    // and the second lock then finds its row.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        Datum key[] = {tenant};
+        std::optional<std::int32_t> old_generation;
+        bool exists = lock_shard.run(key, nullptr, false) > 0;
+        if (exists) {
+            old_generation = spi::int32_value(0, 1);
+            bool live = !spi::bool_value(0, 2);
+            std::int32_t stored_stripe = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
+            if (live && stripe_size && *stripe_size != stored_stripe)
+                pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                          "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                              " has stripe size " + std::to_string(stored_stripe) + ", not " +
+                              std::to_string(*stripe_size),
+                          "The stripe size is set when the shard is created and never changes.",
+                          "Pass NULL (or the stored value) as stripe_size.");
+        }
+
+        auto next = gencontrol::next_generation(old_generation, min_generation);
+        if (!next)
+            pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+                      "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                          " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
+                      "Generations never wrap: a wrapped generation would be lower than one already issued.",
+                      "Give the tenant shard a new id (for example a new shard count).");
+
+        if (exists) {
+            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
+                           Int32GetDatum(old_generation.value_or(0)), Int32GetDatum(stripe_size.value_or(0))};
+            char nulls[] = {' ', ' ', ' ', old_generation ? ' ' : 'n', stripe_size ? ' ' : 'n', '\0'};
+            update_shard.run(row, nulls, false);
+        } else {
+            Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
+                           Int32GetDatum(stripe_size.value_or(kDefaultStripeSize))};
+            if (insert_shard.run(row, nullptr, false) == 0) continue;
+        }
+        gencontrol::issue_durably();
+        return *next;
+    }
+    pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
+              "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
+                  " was created concurrently and is not yet visible to this transaction",
+              "", "Retry the transaction.");
+}
+
+}  // namespace
+
+Datum gencontrol::v1_0::gen_attach(FunctionCallInfo fcinfo) {
+    gencontrol::begin_call(fcinfo, "gen_attach", {0, 1}, "tenant and node");
+    auto min_generation = optional_int32(fcinfo, 2);
+    if (min_generation && !gencontrol::is_valid_generation(*min_generation))
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE, "gen_attach: min_generation must be between 1 and " +
+                                                       std::to_string(gencontrol::kMaxGeneration) + ", got " +
+                                                       std::to_string(*min_generation));
+    // Called through the 1.0 SQL signature (three arguments) there is no fourth argument.
+    auto stripe_size = PG_NARGS() > 3 ? optional_int32(fcinfo, 3) : std::nullopt;
+    if (stripe_size && *stripe_size <= 0)
+        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
+                  "gen_attach: stripe_size must be positive, got " + std::to_string(*stripe_size));
+    spi::connect();
+    std::int32_t generation = attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation, stripe_size);
+    spi::finish();
+    return Int32GetDatum(generation);
+}
+
+Datum gencontrol::v1_0::gen_detach(FunctionCallInfo fcinfo) {
+    gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
+    Datum tenant = PG_GETARG_DATUM(0);
+    spi::connect();
+    Datum key[] = {tenant};
+    // Detaching an unknown, deleted or detached shard is already done: callers retry.
+    if (lock_shard.run(key, nullptr, false) > 0 && !spi::bool_value(0, 2)) {
+        if (auto node = spi::int64_value(0, 3)) {
+            Datum args[] = {tenant, Int64GetDatum(*node)};
+            detach_shard.run(args, nullptr, false);
+            gencontrol::issue_durably();
+        }
+    }
+    spi::finish();
+    return Datum(0);
+}

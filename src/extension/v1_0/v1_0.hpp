@@ -1,0 +1,17 @@
+// The SQL entry points' bodies for a database whose gencontrol schema is still 1.0's (the
+// library is replaced before ALTER EXTENSION UPDATE runs): the 1.0 statements, kept as they were.
+#pragma once
+
+#include "pg.hpp"
+
+namespace gencontrol::v1_0 {
+
+Datum gen_attach(FunctionCallInfo fcinfo);
+Datum gen_detach(FunctionCallInfo fcinfo);
+Datum gen_re_attach(FunctionCallInfo fcinfo);
+Datum gen_advance_all(FunctionCallInfo fcinfo);
+
+// The 1.0 guard trigger's check of an UPDATE of tenant_shards.generation.
+void check_generation_update(TriggerData* trigger);
+
+}  // namespace gencontrol::v1_0
