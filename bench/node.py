@@ -356,9 +356,9 @@ class NodeBench:
             "**1,000** (S3's DeleteObjects limit). The node flushes in the background every second while keys "
             "are queued, so shards compacted over several seconds share a few validates rather than one each "
             "(Neon's validator waits up to 10 s or 16,384 keys instead). Each compaction's deletions are one "
-            "durable list, and each list costs fsyncs of its own (written, rewritten after validation, removed "
-            "after execution): with many shards the lists, not the validates, are the node's overhead over the "
-            "baseline (Neon rewrites only a list validation trimmed, and gathers pushes into larger lists).",
+            "durable list, and each list costs fsyncs of its own (written, and removed after execution; rewritten "
+            "only when validation dropped some of its keys, as Neon does): with many shards the lists, not the "
+            "validates, are the node's overhead over the baseline (Neon also gathers pushes into larger lists).",
             "",
             f"Attach of those shards (setup, not the figure below): median {sm['attach_seconds_median']:.2f} s for "
             f"{single['keys']:,} one-record layers; {mm['attach_seconds_median'] * 1000:.0f} ms for "
