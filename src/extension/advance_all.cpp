@@ -112,12 +112,13 @@ void warn_exhausted(std::uint64_t rows) {
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_advance_all) {
-    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_advance_all(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
     std::int32_t margin = PG_GETARG_INT32(0);
     if (margin <= 0)
         pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
                   "gen_advance_all: margin must be positive, got " + std::to_string(margin));
+    // The call and its argument are checked above for both layouts.
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_advance_all(fcinfo);
     spi::connect();
     // Node locks (every node, ascending), then every shard row, then the update, in one
     // subtransaction (shard_lock.hpp's lock order): a locked row attached to a node registered

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "attach_refusals.hpp"
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
@@ -145,20 +146,11 @@ std::optional<std::int32_t> attach_locked(const gencontrol::LockedShard& shard, 
                                           std::optional<std::int32_t> stripe_size) {
     std::int64_t epoch = attachable_node_epoch(node, shard.target);
     if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
-        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                  "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                      " has stripe size " + std::to_string(shard.stripe_size) + ", not " +
-                      std::to_string(*stripe_size),
-                  "The stripe size is set when the shard is created and never changes.",
-                  "Pass NULL (or the stored value) as stripe_size.");
+        gencontrol::refuse_stripe_size_change(tenant, shard.stripe_size, *stripe_size);
 
     auto next = gencontrol::next_generation(shard.generation, min_generation);
     if (!next)
-        pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                  "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                      " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
-                  "Generations never wrap: a wrapped generation would be lower than one already issued.",
-                  "Give the tenant shard a new id (for example a new shard count).");
+        gencontrol::refuse_used_up_generations(tenant);
 
     if (shard.exists) {
         update_attached_row(tenant, shard, *next, node, epoch, stripe_size);

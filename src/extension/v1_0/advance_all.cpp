@@ -55,11 +55,8 @@ ORDER BY 1, 2)SQL", "generation_log"),
 }  // namespace
 
 Datum gencontrol::v1_0::gen_advance_all(FunctionCallInfo fcinfo) {
-    gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");
+    // gen_advance_all (advance_all.cpp) made the call's checks (primary, a positive margin).
     std::int32_t margin = PG_GETARG_INT32(0);
-    if (margin <= 0)
-        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                  "gen_advance_all: margin must be positive, got " + std::to_string(margin));
     spi::connect();
     Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
     // Row 0 counts the shards changed; the rows after it are the exhausted ones.

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "attach_refusals.hpp"
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
@@ -98,21 +99,12 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
             bool live = !spi::bool_value(0, 2);
             std::int32_t stored_stripe = spi::int32_value(0, 4).value_or(kDefaultStripeSize);
             if (live && stripe_size && *stripe_size != stored_stripe)
-                pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                          "gen_attach: tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                              " has stripe size " + std::to_string(stored_stripe) + ", not " +
-                              std::to_string(*stripe_size),
-                          "The stripe size is set when the shard is created and never changes.",
-                          "Pass NULL (or the stored value) as stripe_size.");
+                gencontrol::refuse_stripe_size_change(tenant, stored_stripe, *stripe_size);
         }
 
         auto next = gencontrol::next_generation(old_generation, min_generation);
         if (!next)
-            pg::raise(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-                      "tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
-                          " has used up its generations (" + std::to_string(gencontrol::kMaxGeneration) + ")",
-                      "Generations never wrap: a wrapped generation would be lower than one already issued.",
-                      "Give the tenant shard a new id (for example a new shard count).");
+            gencontrol::refuse_used_up_generations(tenant);
 
         if (exists) {
             Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
