@@ -1,5 +1,5 @@
 // gen_attach and gen_detach: the single-shard writers. They lock the nodes the shard moves between,
-// then its row (shard_lock.hpp), and materialise its current generation (base + the node's epoch growth).
+// then write its row (shard_lock.hpp), and materialise its current generation (base + the node's epoch growth).
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,22 +96,20 @@ bool is_secondary(Datum tenant, std::int64_t node) {
     });
 }
 
-// The attach's write to an existing shard, without SQL: the locked row gets the new generation
-// stored with the node's epoch now (so it is the shard's current generation), and the history
-// its row. The statement this replaces (an UPDATE, the log INSERT and the secondary DELETE in
-// one) cost more to start than to run; see bench/ANALYSIS.md. What that statement's guard
-// trigger and CHECK constraints would check holds by construction, and is checked here: the
-// generation grows (also when the shard moves), the row is attached with an epoch, not deleted.
-void update_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std::int32_t next, std::int64_t node,
-                         std::int64_t epoch, std::optional<std::int32_t> stripe_size) {
+// The attach's write to an existing shard, without SQL: the row gets the new generation stored
+// with the node's epoch now (so it is the shard's current generation), and the history its row.
+// The statement this replaces (an UPDATE, the log INSERT and the secondary DELETE in one) cost
+// more to start than to run; see bench/ANALYSIS.md. What that statement's guard trigger and
+// CHECK constraints would check holds by construction, and is checked here: the generation
+// grows (also when the shard moves), the row is attached with an epoch, not deleted. False,
+// with nothing written, when `locked` is false and another transaction changed the row since
+// `shard` was read (the caller then locks the row and tries again).
+bool write_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std::int32_t next, std::int64_t node,
+                        std::int64_t epoch, std::optional<std::int32_t> stripe_size, bool locked) {
     if (shard.generation && next <= *shard.generation)
         pg::raise(ERRCODE_CHECK_VIOLATION,
                   "generation of tenant shard " + gencontrol::tenant_shard_id_text(tenant) +
                       " may only increase: " + std::to_string(*shard.generation) + " -> " + std::to_string(next));
-    if (is_secondary(tenant, node)) {
-        Datum args[] = {tenant, Int64GetDatum(node)};
-        remove_secondary.run(args, nullptr, false);
-    }
     gencontrol::TableWriter shards;
     shards.open("tenant_shards_stored");
     int columns = shards.descriptor()->natts;
@@ -131,19 +129,31 @@ void update_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std
     set("deleted_at", std::nullopt);
     set("updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
     ItemPointerData tid = shard.tid;
-    shards.update(&tid, values.data(), nulls.get(), replace.get());
+    bool written = true;
+    if (locked)
+        shards.update(&tid, values.data(), nulls.get(), replace.get());
+    else
+        written = shards.update_if_latest(&tid, values.data(), nulls.get(), replace.get());
     shards.close();
+    if (!written) return false;
+    // After the row: the secondary_locations rows hang off the shard's row (shard_lock.hpp).
+    if (is_secondary(tenant, node)) {
+        Datum args[] = {tenant, Int64GetDatum(node)};
+        remove_secondary.run(args, nullptr, false);
+    }
     gencontrol::append_log_entry({tenant, shard.generation, next, node, "attach"});
     // Later statements of this transaction (and later SPI calls of this one) see the change.
     pg::call([] { CommandCounterIncrement(); });
+    return true;
 }
 
-// The attach itself, with the shard's nodes and row locked (shard_lock.hpp). std::nullopt: a
-// concurrent first attach of the same new shard made our insert a no-op; the caller rolls back
-// and locks again, and then finds its row.
-std::optional<std::int32_t> attach_locked(const gencontrol::LockedShard& shard, Datum tenant,
-                                          std::int64_t node, std::optional<std::int32_t> min_generation,
-                                          std::optional<std::int32_t> stripe_size) {
+// The attach itself, with the shard's nodes locked and its row either locked (write_locked_shard)
+// or read (try_unlocked_shard). std::nullopt: a concurrent first attach of the same new shard
+// made our insert a no-op, or (unlocked) a concurrent writer changed the row first; the caller
+// tries again and then finds the row as it is.
+std::optional<std::int32_t> attach_to(const gencontrol::LockedShard& shard, Datum tenant, std::int64_t node,
+                                      std::optional<std::int32_t> min_generation,
+                                      std::optional<std::int32_t> stripe_size, bool locked) {
     std::int64_t epoch = attachable_node_epoch(node, shard.target);
     if (shard.exists && shard.live && stripe_size && *stripe_size != shard.stripe_size)
         gencontrol::refuse_stripe_size_change(tenant, shard.stripe_size, *stripe_size);
@@ -153,7 +163,7 @@ std::optional<std::int32_t> attach_locked(const gencontrol::LockedShard& shard, 
         gencontrol::refuse_used_up_generations(tenant);
 
     if (shard.exists) {
-        update_attached_row(tenant, shard, *next, node, epoch, stripe_size);
+        if (!write_attached_row(tenant, shard, *next, node, epoch, stripe_size, locked)) return std::nullopt;
     } else {
         Datum row[] = {tenant, Int32GetDatum(*next), Int64GetDatum(node),
                        Int32GetDatum(stripe_size.value_or(kDefaultStripeSize)), Int64GetDatum(epoch)};
@@ -163,13 +173,21 @@ std::optional<std::int32_t> attach_locked(const gencontrol::LockedShard& shard, 
     return *next;
 }
 
-// The row is locked and written in one subtransaction, so the lock is not a MultiXact shared
+// An existing shard in READ COMMITTED is first tried without a row lock (try_unlocked_shard).
+// A new shard, a try that lost its row to another writer, and any shard under a transaction
+// snapshot are locked and written in one subtransaction, so the lock is not a MultiXact shared
 // with the parent transaction.
 std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
                     std::optional<std::int32_t> stripe_size) {
+    if (!IsolationUsesXactSnapshot()) {
+        auto done = gencontrol::try_unlocked_shard(tenant, node, [&](const gencontrol::LockedShard& shard) {
+            return attach_to(shard, tenant, node, min_generation, stripe_size, false);
+        });
+        if (done) return *done;
+    }
     return gencontrol::write_locked_shard(
         tenant, node, gencontrol::ShardRowLock::no_key_update, [&](const gencontrol::LockedShard& shard) {
-            return attach_locked(shard, tenant, node, min_generation, stripe_size);
+            return attach_to(shard, tenant, node, min_generation, stripe_size, true);
         });
 }
 

@@ -26,13 +26,19 @@ Oid table_oid(const char* name, Oid& cached) {
 
 // A node id is 64 bits; the tag has 32 bits of object id and 16 of sub-id. Ids that share a
 // tag merely serialize their attaches against each other's node_delete.
-void lock_node(std::int64_t node, LOCKMODE mode) {
+// Runs inside pg::call: may raise.
+LOCKTAG node_tag(std::int64_t node) {
     auto id = static_cast<std::uint64_t>(node);
     auto object = static_cast<std::uint32_t>(id);
     auto sub_object = static_cast<std::uint16_t>((id >> 32) ^ (id >> 48));
+    LOCKTAG tag;
+    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, table_oid("nodes", nodes_table), object, sub_object);
+    return tag;
+}
+
+void lock_node(std::int64_t node, LOCKMODE mode) {
     pg::call([&] {
-        LOCKTAG tag;
-        SET_LOCKTAG_OBJECT(tag, MyDatabaseId, table_oid("nodes", nodes_table), object, sub_object);
+        LOCKTAG tag = node_tag(node);
         (void)LockAcquire(&tag, mode, false, false);
     });
 }
@@ -47,6 +53,12 @@ void lock_node_for_delete(std::int64_t node) {
 }
 void lock_node_for_re_attach(std::int64_t node) {
     lock_node(node, ExclusiveLock);
+}
+void unlock_node_shared(std::int64_t node) {
+    pg::call([&] {
+        LOCKTAG tag = node_tag(node);
+        if (!LockRelease(&tag, ShareLock, false)) elog(ERROR, "gencontrol: node lock %lld was not held", (long long)node);
+    });
 }
 
 

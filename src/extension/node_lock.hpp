@@ -17,6 +17,11 @@ namespace gencontrol {
 void lock_node_shared(std::int64_t node);
 void lock_node_for_delete(std::int64_t node);
 void lock_node_for_re_attach(std::int64_t node);
+// Gives back one lock_node_shared of this call before the transaction ends: the optimistic
+// writer (shard_lock.hpp) returns the node locks of a try whose row changed under it, so that
+// its next try again takes all its node locks in ascending order. A lock the transaction held
+// before stays held (PostgreSQL counts each acquisition).
+void unlock_node_shared(std::int64_t node);
 
 
 // Registers the relcache callback that forgets the cached OID of gencontrol.nodes; called

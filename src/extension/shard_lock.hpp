@@ -4,8 +4,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "node_epochs.hpp"
+#include "shard_lookup.hpp"
 #include "subtransaction.hpp"
 
 namespace gencontrol {
@@ -35,6 +37,11 @@ namespace gencontrol {
 // The writers, each cycle-free by the rules above:
 //  - gen_attach, gen_detach, tenant_delete, timeline_import_set_status: write_locked_shard
 //    (the PL/pgSQL ones through gencontrol.tenant_shard_lock()).
+//  - gen_attach of an existing shard in READ COMMITTED tries try_unlocked_shard first, which
+//    takes no row lock before its update. It waits for node locks holding no row (rule b); its
+//    update waits for the row's writer as the row lock would, at the same point (after the node
+//    locks, before anything else); and if that writer changed the row, it gives its node locks
+//    back before write_locked_shard takes them again, in ascending order (rule a).
 //  - tenant_shard_split: node locks of the parents' nodes (ascending), then the parents' rows in
 //    key order; a parent that moved meanwhile is refused with 40001 rather than waited for.
 //  - gen_advance_all: every node's lock (ascending), then every shard row in key order, in a
@@ -86,6 +93,52 @@ auto write_locked_shard(Datum tenant, std::optional<std::int64_t> also, ShardRow
         if (!shard) return std::nullopt;
         return write(*shard);
     });
+}
+
+// The optimistic way to change an existing shard, for a writer whose change is one update of
+// its row (gen_attach): probe the row (the version found stays pinned), lock its node and
+// `also`, compute, then update that version if it is still the latest (TableWriter::
+// update_if_latest). No row lock first: that saves the lock's WAL record, the subtransaction
+// that write_locked_shard needs to give a row lock back, and the lock's second index descent.
+// If the version was changed by another transaction before the update took it, nothing was
+// written and the node locks are given back, so the next try starts afresh. READ COMMITTED
+// only: under a transaction snapshot the probe (latest version) is not what UPDATE would see.
+class UnlockedShard {
+public:
+    // Probes `tenant` under a fresh snapshot and, if it has a row, locks that row's node and
+    // `also` (ascending) and describes it as write_locked_shard would (tid: the probed version,
+    // not locked). std::nullopt, with no lock taken, when the shard has no row.
+    std::optional<LockedShard> begin(Datum tenant, std::int64_t also);
+    // The update found a newer version: release the node locks begin() took.
+    void give_back();
+    // Unpins the probed version; after the update (or give_back) of every try.
+    void end();
+
+private:
+    ShardLookup lookup_;
+    bool open_ = false;
+    std::vector<std::int64_t> nodes_;
+};
+
+// Runs `write(const LockedShard&)` on an existing shard without locking its row first (see
+// UnlockedShard), once. `write` returns std::optional<T>: a value is returned; std::nullopt
+// means its update found a newer version and wrote nothing. This returns std::nullopt, holding
+// no lock it took, when the shard has no row or the try lost its row; the caller then takes
+// write_locked_shard, which creates a missing row and, on a contended one, queues for the row
+// lock (optimistic tries again and again would all wake at each commit and all but one lose,
+// each time, on a shard many writers want).
+template <class Write>
+auto try_unlocked_shard(Datum tenant, std::int64_t also, Write&& write) -> decltype(write(std::declval<const LockedShard&>())) {
+    UnlockedShard unlocked;
+    std::optional<LockedShard> shard = unlocked.begin(tenant, also);
+    if (!shard) {
+        unlocked.end();
+        return std::nullopt;
+    }
+    auto written = write(*shard);
+    unlocked.end();
+    if (!written) unlocked.give_back();
+    return written;
 }
 
 }  // namespace gencontrol

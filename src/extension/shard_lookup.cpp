@@ -60,6 +60,25 @@ void learn_shape(Layout layout) {
     shape = learned;
 }
 
+// The columns of a stored row version a writer needs, and where the version is.
+LockedRow row_in(TupleTableSlot* slot) {
+    LockedRow row;
+    row.exists = true;
+    row.tid = slot->tts_tid;
+    bool is_null;
+    Datum value = slot_getattr(slot, shape.generation_column, &is_null);
+    if (!is_null) row.base_generation = DatumGetInt32(value);
+    (void)slot_getattr(slot, shape.deleted_column, &is_null);
+    row.deleted = !is_null;
+    value = slot_getattr(slot, shape.node_column, &is_null);
+    if (!is_null) row.node = DatumGetInt64(value);
+    value = slot_getattr(slot, shape.stripe_size_column, &is_null);
+    if (!is_null) row.stripe_size = DatumGetInt32(value);
+    value = slot_getattr(slot, shape.base_epoch_column, &is_null);
+    if (!is_null) row.base_epoch = DatumGetInt64(value);
+    return row;
+}
+
 }  // namespace
 
 void register_shard_lookup_invalidation() {
@@ -127,8 +146,7 @@ LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
         ScanKeyData key;
         ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
-        LockedRow row;
-        if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return row;
+        if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return LockedRow{};
         // slot_ keeps the page pinned, so the version found cannot be pruned away before it is
         // locked. The flags and results are ExecLockRows' (nodeLockRows.c): in READ COMMITTED a
         // newer committed version is followed to and locked; under a transaction snapshot a
@@ -148,25 +166,25 @@ LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
             if (IsolationUsesXactSnapshot())
                 ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                                 errmsg("could not serialize access due to concurrent delete")));
-            return row;
+            return LockedRow{};
         }
         if (result != TM_Ok)
             elog(ERROR, "gencontrol: unexpected result %d locking a tenant shard row", static_cast<int>(result));
-        row.exists = true;
-        row.tid = locked_slot_->tts_tid;
-        bool is_null;
-        Datum value = slot_getattr(locked_slot_, shape.generation_column, &is_null);
-        if (!is_null) row.base_generation = DatumGetInt32(value);
-        (void)slot_getattr(locked_slot_, shape.deleted_column, &is_null);
-        row.deleted = !is_null;
-        value = slot_getattr(locked_slot_, shape.node_column, &is_null);
-        if (!is_null) row.node = DatumGetInt64(value);
-        value = slot_getattr(locked_slot_, shape.stripe_size_column, &is_null);
-        if (!is_null) row.stripe_size = DatumGetInt32(value);
-        value = slot_getattr(locked_slot_, shape.base_epoch_column, &is_null);
-        if (!is_null) row.base_epoch = DatumGetInt64(value);
+        LockedRow row = row_in(locked_slot_);
         ExecClearTuple(locked_slot_);
         return row;
+    });
+}
+
+LockedRow ShardLookup::read(Datum tenant) {
+    if (!node_epochs_) pg::raise(ERRCODE_INTERNAL_ERROR, "gencontrol: ShardLookup::read needs the 1.1 layout");
+    return pg::call([&] {
+        ExecClearTuple(slot_);  // lets go of the version the previous read kept
+        ScanKeyData key;
+        ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
+        index_rescan(scan_, &key, 1, nullptr, 0);
+        if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return LockedRow{};
+        return row_in(slot_);  // slot_ keeps the page pinned
     });
 }
 

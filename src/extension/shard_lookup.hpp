@@ -45,6 +45,11 @@ public:
     // serialization failure (40001). Open it with the snapshot an SPI statement would get
     // (GetTransactionSnapshot()). 1.1 layout only.
     LockedRow lock(Datum tenant, LockTupleMode mode);
+    // The shard's row version visible to the snapshot open() was given, without a lock. The
+    // version stays pinned until the next call or close(), so its item cannot be pruned and
+    // reused: an update of row.tid before then updates this version or reports that a newer
+    // one exists (the optimistic writer of shard_lock.hpp). 1.1 layout only.
+    LockedRow read(Datum tenant);
     // A node's epoch and status under the same snapshot (1.1 only).
     std::optional<NodeState> node(std::int64_t id) { return epochs_.find(id); }
     void close();

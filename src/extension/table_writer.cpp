@@ -83,7 +83,13 @@ void TableWriter::insert(Datum* values, bool* nulls) {
 }
 
 void TableWriter::update(ItemPointer tid, const Datum* values, const bool* nulls, const bool* replace) {
-    pg::call([&] {
+    if (!update_if_latest(tid, values, nulls, replace))
+        pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: the locked row of gencontrol.") +
+                                              RelationGetRelationName(relation_) + " was changed by another command");
+}
+
+bool TableWriter::update_if_latest(ItemPointer tid, const Datum* values, const bool* nulls, const bool* replace) {
+    return pg::call([&] {
         int columns = descriptor()->natts;
         ExecClearTuple(slot_);
         if (!table_tuple_fetch_row_version(relation_, tid, SnapshotAny, slot_))
@@ -105,9 +111,16 @@ void TableWriter::update(ItemPointer tid, const Datum* values, const bool* nulls
         bool update_indexes = false;
         TM_Result result = table_tuple_update(relation_, tid, fresh, GetCurrentCommandId(true), GetActiveSnapshot(),
                                               InvalidSnapshot, true, &failure, &lock_mode, &update_indexes);
+        // What the executor's UPDATE meets (ExecUpdate): a newer version committed by another
+        // transaction (Updated, Deleted), or this transaction's own later change (SelfModified,
+        // Invisible), which the callers' CommandCounterIncrement after each write rules out.
+        if (result == TM_Updated || result == TM_Deleted) {
+            ExecDropSingleTupleTableSlot(fresh);
+            return false;
+        }
         if (result != TM_Ok)
-            elog(ERROR, "gencontrol: the locked row of gencontrol.%s was changed by another command (%d)",
-                 RelationGetRelationName(relation_), static_cast<int>(result));
+            elog(ERROR, "gencontrol: unexpected result %d updating a row of gencontrol.%s", static_cast<int>(result),
+                 RelationGetRelationName(relation_));
         if (update_indexes && result_->ri_NumIndices > 0) {
             range_entry_->updatedCols = nullptr;
             for (int i = 0; i < columns; ++i)
@@ -118,6 +131,7 @@ void TableWriter::update(ItemPointer tid, const Datum* values, const bool* nulls
             list_free(conflicts);
         }
         ExecDropSingleTupleTableSlot(fresh);
+        return true;
     });
 }
 

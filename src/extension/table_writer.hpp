@@ -33,6 +33,12 @@ public:
     // unless the update was heap-only.
     void update(ItemPointer tid, const Datum* values, const bool* nulls, const bool* replace);
 
+    // The same for a row version this transaction has not locked: waits for a concurrent
+    // writer of it, as UPDATE does, and then updates it only if it is still the latest version.
+    // False when another transaction updated it first: nothing was written, no lock is kept.
+    // The caller keeps the version pinned from reading it until this returns (ShardLookup::read).
+    bool update_if_latest(ItemPointer tid, const Datum* values, const bool* nulls, const bool* replace);
+
 private:
     Relation relation_ = nullptr;
     EState* estate_ = nullptr;

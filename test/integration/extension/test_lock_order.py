@@ -209,10 +209,51 @@ class LockOrderTest(ClusterTestCase):
         _, _, t_out = self.play_shard_moving_under(shard, "SELECT gencontrol.tenant_delete(%s)")
         cur = self.connect().cursor()
         cur.execute("SET search_path = gencontrol, public")
-        cur.execute("SELECT generation, deleted_at IS NOT NULL FROM tenant_shards WHERE id = %s", (shard,))
-        # T attached it to node 2, the re-attach of node 2 raised it by one, then B deleted it,
-        # keeping that generation as the tombstone.
-        self.assertEqual(cur.fetchone(), (t_out["rows"][0][0] + 1, True))
+        # After the mover, B, T and the re-attach of node 2 may run in any order: T's first try,
+        # without a row lock, finds the row changed by the mover and gives node 2's lock back,
+        # and B starts again when it finds the shard moved. Whichever order it was, the shard
+        # keeps T's generation, or one more if the re-attach ran after T; it is deleted if B
+        # came after T, and attached to node 2 if T came after B (an attach brings a deleted
+        # shard back).
+        t = t_out["rows"][0][0]
+        cur.execute("SELECT generation, deleted_at IS NOT NULL, attached_node FROM tenant_shards WHERE id = %s",
+                    (shard,))
+        generation, deleted, node = cur.fetchone()
+        self.assertIn(generation, (t, t + 1))
+        self.assertEqual(node, None if deleted else 2)
+
+    def test_an_attach_that_lost_the_row_keeps_only_the_locks_it_used(self):
+        """gen_attach updates an existing shard without locking its row first (shard_lock.hpp,
+        try_unlocked_shard). When another attach moves the shard between its probe and its
+        update, the update finds the newer version, and the attach must give back the lock of
+        the node it probed before it tries again: it ends holding the locks of the node the shard
+        really left and of its target, and its generation follows the mover's."""
+        shard = "%032x" % 0xc0e0
+        admin = self.connect().cursor()
+        admin.execute("SET search_path = gencontrol, public")
+        admin.execute("SELECT gen_attach(%s, 1)", (shard,))
+
+        mover, mover_cur, _ = self.session(autocommit=False)
+        mover_cur.execute("SELECT gen_attach(%s, 2)", (shard,))
+        moved_to = mover_cur.fetchone()[0]
+
+        b_conn, b_cur, b = self.session(autocommit=False)
+        b_thread, b_out = self.in_thread(b_cur, "SELECT gen_attach(%s, 3)", (shard,))
+        self.wait_until_waiting(b)  # probed node 1, holds nodes 1 and 3, waits for the row
+        admin.execute("SELECT array_agg(objid ORDER BY objid) FROM pg_locks "
+                      "WHERE pid = %s AND locktype = 'object' AND classid = 'gencontrol.nodes'::regclass "
+                      "AND granted", (b,))
+        self.assertEqual(admin.fetchone()[0], [1, 3], "while waiting: the probed node and the target")
+        mover.commit()
+        b_thread.join(30)
+        self.assertNotIn("error", b_out)
+        self.assertEqual(b_out["rows"][0][0], moved_to + 1, "the attach counted from the mover's generation")
+        admin.execute("SELECT array_agg(objid ORDER BY objid) FROM pg_locks "
+                      "WHERE pid = %s AND locktype = 'object' AND classid = 'gencontrol.nodes'::regclass", (b,))
+        self.assertEqual(admin.fetchone()[0], [2, 3], "node 1's lock was given back; nodes 2 and 3 are held")
+        b_conn.commit()
+        admin.execute("SELECT generation, attached_node FROM tenant_shards WHERE id = %s", (shard,))
+        self.assertEqual(admin.fetchone(), (moved_to + 1, 3))
 
     def test_control_the_cycle_check_sees_a_soft_cycle(self):
         """Control for the tests above: the same shape built by hand (a row held while asking for a
