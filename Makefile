@@ -17,6 +17,7 @@ OBJS = \
 	src/extension/tenant_shard_id_type.o \
 	src/extension/durability.o \
 	src/extension/statements.o \
+	src/extension/relation_oids.o \
 	src/extension/table_writer.o \
 	src/extension/node_lock.o \
 	src/extension/subtransaction.o \

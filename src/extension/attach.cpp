@@ -12,6 +12,7 @@
 #include "guards.hpp"
 #include "layout.hpp"
 #include "node_epochs.hpp"
+#include "relation_oids.hpp"
 #include "prologue.hpp"
 #include "shard_lock.hpp"
 #include "statements.hpp"
@@ -73,15 +74,19 @@ std::int64_t attachable_node_epoch(std::int64_t node, const std::optional<gencon
 // secondary_locations, so that the attach runs its DELETE only when there is a row to remove.
 bool is_secondary(Datum tenant, std::int64_t node) {
     return pg::call([&] {
-        Oid table_id = get_relname_relid("secondary_locations", get_namespace_oid("gencontrol", false));
-        Relation table = table_open(table_id, AccessShareLock);
-        Oid index_id = RelationGetPrimaryKeyIndex(table);
-        Relation index = index_open(index_id, AccessShareLock);
-        Oid equal = get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0], index->rd_opcintype[0],
-                                        BTEqualStrategyNumber);
+        Relation table = table_open(gencontrol::relation_oid("secondary_locations"), AccessShareLock);
+        Relation index = index_open(RelationGetPrimaryKeyIndex(table), AccessShareLock);
+        // The key's equality function, looked up again only when the index is another one.
+        static Oid equal_for_index = InvalidOid;
+        static RegProcedure equal_proc = InvalidOid;
+        if (equal_for_index != RelationGetRelid(index)) {
+            equal_proc = get_opcode(get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
+                                                        index->rd_opcintype[0], BTEqualStrategyNumber));
+            equal_for_index = RelationGetRelid(index);
+        }
         Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
         ScanKeyData keys[2];
-        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, get_opcode(equal), tenant);
+        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, equal_proc, tenant);
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(node));
         TupleTableSlot* slot = table_slot_create(table, nullptr);
         IndexScanDesc scan = index_beginscan(table, index, snapshot, 2, 0);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 #include "table_writer.hpp"
 
 extern "C" {
@@ -43,9 +44,7 @@ void append_log_entry(const LogEntry& entry) {
     };
     pg::call([&] {
         // The column's default, nextval('gencontrol.generation_log_log_id_seq'), called directly.
-        Oid sequence = get_relname_relid("generation_log_log_id_seq", get_namespace_oid("gencontrol", false));
-        if (!OidIsValid(sequence)) elog(ERROR, "gencontrol: sequence gencontrol.generation_log_log_id_seq is missing");
-        set("log_id", Int64GetDatum(nextval_internal(sequence, false)));
+        set("log_id", Int64GetDatum(nextval_internal(relation_oid("generation_log_log_id_seq"), false)));
         // session_user, not current_user: the functions run as the extension's owner.
         set("role", DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false))));
         set("operation", CStringGetTextDatum(entry.operation));

@@ -9,6 +9,7 @@
 #include "node_lock.hpp"
 #include "pg.hpp"
 #include "read_barrier.hpp"
+#include "relation_oids.hpp"
 #include "shard_lookup.hpp"
 #include "statements.hpp"
 
@@ -18,9 +19,9 @@ PG_MODULE_MAGIC;
 PGDLLEXPORT void _PG_init(void);
 void _PG_init(void) {
     gencontrol::register_durability_callback();
+    gencontrol::register_relation_oids_invalidation();
     gencontrol::spi::register_type_invalidation();
     gencontrol::register_shard_lookup_invalidation();
-    gencontrol::register_node_lock_invalidation();
     gencontrol::register_layout_invalidation();
     gencontrol::register_node_epochs_invalidation();
     gencontrol::register_attached_shards_invalidation();

@@ -5,24 +5,10 @@
 #include "node_lock.hpp"
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 
 namespace gencontrol {
 namespace {
-
-Oid nodes_table = InvalidOid;  // looked up once per backend, forgotten on invalidation
-
-void forget_nodes_table(Datum, Oid relid) {
-    if (!OidIsValid(relid) || relid == nodes_table) nodes_table = InvalidOid;
-}
-
-// Runs inside pg::call: may raise.
-Oid table_oid(const char* name, Oid& cached) {
-    if (!OidIsValid(cached)) {
-        cached = get_relname_relid(name, get_namespace_oid("gencontrol", false));
-        if (!OidIsValid(cached)) elog(ERROR, "gencontrol: table gencontrol.%s is missing", name);
-    }
-    return cached;
-}
 
 // A node id is 64 bits; the tag has 32 bits of object id and 16 of sub-id. Ids that share a
 // tag merely serialize their attaches against each other's node_delete.
@@ -32,7 +18,7 @@ LOCKTAG node_tag(std::int64_t node) {
     auto object = static_cast<std::uint32_t>(id);
     auto sub_object = static_cast<std::uint16_t>((id >> 32) ^ (id >> 48));
     LOCKTAG tag;
-    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, table_oid("nodes", nodes_table), object, sub_object);
+    SET_LOCKTAG_OBJECT(tag, MyDatabaseId, relation_oid("nodes"), object, sub_object);
     return tag;
 }
 
@@ -59,11 +45,6 @@ void unlock_node_shared(std::int64_t node) {
         LOCKTAG tag = node_tag(node);
         if (!LockRelease(&tag, ShareLock, false)) elog(ERROR, "gencontrol: node lock %lld was not held", (long long)node);
     });
-}
-
-
-void register_node_lock_invalidation() {
-    CacheRegisterRelcacheCallback(forget_nodes_table, Datum(0));
 }
 
 }  // namespace gencontrol

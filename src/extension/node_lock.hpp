@@ -23,9 +23,4 @@ void lock_node_for_re_attach(std::int64_t node);
 // before stays held (PostgreSQL counts each acquisition).
 void unlock_node_shared(std::int64_t node);
 
-
-// Registers the relcache callback that forgets the cached OID of gencontrol.nodes; called
-// once from _PG_init.
-void register_node_lock_invalidation();
-
 }  // namespace gencontrol

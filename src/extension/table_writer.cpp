@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
@@ -16,9 +17,7 @@ namespace gencontrol {
 
 void TableWriter::open(const char* table) {
     pg::call([&] {
-        Oid schema = get_namespace_oid("gencontrol", false);
-        Oid oid = get_relname_relid(table, schema);
-        if (!OidIsValid(oid)) elog(ERROR, "gencontrol: table gencontrol.%s is missing", table);
+        Oid oid = relation_oid(table);
         relation_ = table_open(oid, RowExclusiveLock);
         estate_ = CreateExecutorState();
         // A range table of this one relation: an update tells the indexes which columns it

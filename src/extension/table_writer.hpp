@@ -18,7 +18,7 @@ namespace gencontrol {
 // transaction, which releases the relations, the slots and the executor state.
 class TableWriter {
 public:
-    void open(const char* table);
+    void open(const char* table);  // a string literal (relation_oids.hpp)
     void close();
 
     TupleDesc descriptor() const { return RelationGetDescr(relation_); }
