@@ -89,6 +89,9 @@ SERVER_CONF = {
     "synchronous_commit": "on",
     "full_page_writes": "on",
     "max_connections": 300,
+    # Also TCP on loopback: the shim's clients reach it over TCP, and one baseline of the shim
+    # pairs is pgbench over the same transport (the others use the Unix socket).
+    "listen_addresses": "'127.0.0.1'",
     "random_page_cost": "1.1",
     "work_mem": "64MB",
     "maintenance_work_mem": "1GB",
@@ -239,9 +242,10 @@ class Bench:
                 per_op(S.extra_seconds(before, after)))
 
     def pgbench(self, tag, scripts, clients=1, seconds=None, transactions=None, mode="prepared",
-                defines=None, record=None, seed=None):
+                defines=None, record=None, seed=None, tcp=False):
         prefix = self.work(f"logs/{tag}")
-        argv = [f"{PG_BIN}/pgbench", "-n", "-h", self.cluster.sockdir, "-p", str(PORT), "-U", "postgres",
+        host = "127.0.0.1" if tcp else self.cluster.sockdir
+        argv = [f"{PG_BIN}/pgbench", "-n", "-h", host, "-p", str(PORT), "-U", "postgres",
                 "-M", mode, "-c", str(clients), "-j", str(min(clients, 2)), "-l", f"--log-prefix={prefix}",
                 # Neon's SERIALIZABLE pattern may fail to serialize; pgbench retries it, as its
                 # controller would (the other scripts never see 40001).
@@ -494,16 +498,16 @@ class Bench:
                     values[line.split(":")[0]] = int(line.split()[1])
         return values
 
-    def sql_validate128(self, clients, seconds, record=None):
+    def sql_validate128(self, clients, seconds, record=None, tcp=False):
         defines = {}
         for b, (ids, gens) in enumerate(self.validate128):
             defines[f"ids{b}"], defines[f"gens{b}"] = ids, gens
         return self.pgbench(f"sql_validate128_c{clients}", [self.work(f"validate128_{b}.sql") for b in range(8)],
-                            clients=clients, seconds=seconds, defines=defines, record=record)
+                            clients=clients, seconds=seconds, defines=defines, record=record, tcp=tcp)
 
-    def sql_attach(self, clients, seconds, record=None):
+    def sql_attach(self, clients, seconds, record=None, tcp=False):
         return self.pgbench(f"sql_attach_c{clients}", [os.path.join(BENCH, "pgbench", "attach_gencontrol.sql")],
-                            clients=clients, seconds=seconds, record=record)
+                            clients=clients, seconds=seconds, record=record, tcp=tcp)
 
     def shim_validate128(self, clients, seconds, record=None):
         return self.wrk(f"shim_validate128_c{clients}", os.path.join(BENCH, "wrk", "validate.lua"), clients,
@@ -533,12 +537,16 @@ class Bench:
         for name, shim_fn, sql_fn in (("shim_validate128", self.shim_validate128, self.sql_validate128),
                                       ("shim_attach", self.shim_attach, self.sql_attach)):
             variants = [("shim", on(SHIM, shim_fn)),
-                        ("sql", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds))]
+                        ("sql", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds)),
+                        ("sql_tcp", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds,
+                                                          tcp=True))]
             if before:
                 variants.insert(1, ("before", on(before, shim_fn)))
             runs = self.alternate(variants, PROFILE["shim_reps"])
             shim, sql = median_of(runs["shim"], "rate"), median_of(runs["sql"], "rate")
-            log(f"{name}: shim {shim:,.0f} req/s, sql {sql:,.0f} tps, ratio {shim / sql:.3f}x")
+            sql_tcp = median_of(runs["sql_tcp"], "rate")
+            log(f"{name}: shim {shim:,.0f} req/s, sql {sql:,.0f} tps, ratio {shim / sql:.3f}x; "
+                f"sql over TCP {sql_tcp:,.0f} tps, ratio {shim / sql_tcp:.3f}x")
             if before:
                 was = median_of(runs["before"], "rate")
                 log(f"{name}: before {was:,.0f} req/s, ratio {was / sql:.3f}x")
@@ -564,7 +572,11 @@ class Bench:
                     ("shim", lambda w, f=shim_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds,
                                                     record=None if w else name + "_shim")),
                     ("sql", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds,
-                                                  record=None if w else name + "_sql"))], PROFILE["shim_reps"])
+                                                  record=None if w else name + "_sql")),
+                    # The same pgbench over TCP on loopback, the transport the shim's own clients use.
+                    ("sql_tcp", lambda w, f=sql_fn: f(clients, PROFILE["warmup_seconds"] if w else seconds,
+                                                      record=None if w else name + "_sql_tcp", tcp=True))],
+                    PROFILE["shim_reps"], warmup=[True, True, False])
                 self.figure(name, runs)
             self.results["shim_memory_kib"] = self.shim_memory_kib()
         else:
