@@ -35,7 +35,8 @@ spi::Statement lock_shards(
     "FOR NO KEY UPDATE",
     "");
 
-// The same shards, counted: in the latest snapshot, to find any that lock_shards could not see.
+// The same shards, counted in the latest snapshot: shard rows are never deleted (a trigger refuses),
+// so more of them there than lock_shards locked means some it could not see.
 spi::Statement count_shards(
     "SELECT count(*) FROM gencontrol.tenant_shards_stored WHERE base_generation IS NOT NULL", "");
 
