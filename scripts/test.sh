@@ -46,6 +46,10 @@ sock="$GENCONTROL_CLUSTERS/pgtap/sock"
 pg_prove --psql-bin "$PG_BIN/psql" -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap ||
   status=1
 
+step "pgTAP suite again in the same database: what a run commits (nodes, tombstones) must not trip the next"
+pg_prove --psql-bin "$PG_BIN/psql" -h "$sock" -p "$PGTAP_PORT" -U postgres -d gencontrol_test --ext .sql -r test/pgtap ||
+  status=1
+
 step "upgrade from 1.0: rows kept, same objects as a fresh install, then the pgTAP suite again (pg_prove)"
 test/upgrade/run.sh "$sock" "$PGTAP_PORT" gencontrol_test || status=1
 

@@ -35,6 +35,11 @@ spi::Statement lock_shards(
     "FOR NO KEY UPDATE",
     "");
 
+// The same shards, counted in the latest snapshot: shard rows are never deleted (a trigger refuses),
+// so more of them there than lock_shards locked means some it could not see.
+spi::Statement count_shards(
+    "SELECT count(*) FROM gencontrol.tenant_shards_stored WHERE base_generation IS NOT NULL", "");
+
 // Raises every locked shard (the locks make its row and its node's epoch stand still, so a
 // fresh snapshot reads its current generation). Adding the margin ($1) to base_generation
 // raises the current generation by it whatever the node's epoch ('advance_all'); a shard that
@@ -92,6 +97,23 @@ std::vector<std::int64_t> node_ids() {
     return ids;
 }
 
+// Under REPEATABLE READ or SERIALIZABLE the statements here read the transaction's snapshot: a
+// shard created (or first attached) after it is neither locked nor raised, and would silently
+// keep a generation the restore means to lift. Such a call fails as a serialization failure (a
+// retry takes a new snapshot); a shard updated after the snapshot already fails its row lock so.
+void refuse_shards_past_the_snapshot(std::uint64_t locked) {
+    if (!IsolationUsesXactSnapshot()) return;
+    count_shards.run(nullptr, nullptr, true, pg::call([] { return GetLatestSnapshot(); }));
+    std::int64_t all = spi::int64_value(0, 1).value_or(0);
+    if (all <= static_cast<std::int64_t>(locked)) return;
+    pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
+              "gen_advance_all: " + std::to_string(all - static_cast<std::int64_t>(locked)) +
+                  " tenant shard(s) got a generation after this transaction's snapshot was taken",
+              "Under REPEATABLE READ or SERIALIZABLE gen_advance_all sees only the shards of its snapshot, "
+              "and a restore must raise every shard.",
+              "Retry the transaction, or call gen_advance_all in a READ COMMITTED transaction.");
+}
+
 // Rows 1.. of the advance statement's result: the shards that could not take the whole margin.
 void warn_exhausted(std::uint64_t rows) {
     for (std::uint64_t row = 1; row < rows; ++row) {
@@ -133,9 +155,10 @@ GENCONTROL_FUNCTION(gen_advance_all) {
                           "", "Retry the transaction.");
             std::vector<std::int64_t> locked = node_ids();
             for (std::int64_t node : locked) gencontrol::lock_node_shared(node);
-            lock_shards.run(nullptr, nullptr, false);
+            std::uint64_t locked_shards = lock_shards.run(nullptr, nullptr, false);
             for (std::int64_t node : node_ids())
                 if (!std::binary_search(locked.begin(), locked.end(), node)) return std::nullopt;
+            refuse_shards_past_the_snapshot(locked_shards);
             Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
             // Row 0 counts the shards changed; the rows after it are the exhausted ones.
             std::uint64_t rows = advance.run(args, nullptr, false);

@@ -77,31 +77,36 @@ SELECT is((SELECT u FROM dblink('async', 'CALL public.durability_probe(true, 50,
 SELECT is((SELECT s FROM dblink('async', 'SHOW synchronous_commit') AS t(s text)), 'off',
           'the session''s own setting is left as it was');
 
--- Finding 4: each of these returned before its commit was flushed in 1.0.
-SELECT pg_temp.run('async', $$SELECT gencontrol.node_register(902, 'ps902', 9898, 'ps902', 6400)$$);
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_register(9100 + %s, 'ps', 1, 'ps', 1)$$), 0,
+-- Finding 4: each of these returned before its commit was flushed in 1.0. They commit, so each
+-- run takes node ids, tenant ids and timeline ids of its own: a node id is never registered
+-- again once deleted, a split tenant cannot split from one shard again, an import exists once,
+-- and a registration the same as the stored one would write nothing to measure. The run's node
+-- `:run_node`, registered nodes `:run_node` + 1..10, deleted nodes + 11..20; ids start with `:run_hex`.
+SELECT pg_temp.unused_node_id(9200000) AS run_node, left(md5(clock_timestamp()::text || 'durability'), 8) AS run_hex \gset
+SELECT pg_temp.run('async', format($$SELECT gencontrol.node_register(%s, 'ps902', 9898, 'ps902', 6400)$$, :run_node));
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.node_register(%s + %%s, 'ps', 1, 'ps', 1)$$, :run_node)), 0,
           'node_register commits durably');
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_set_status(902, (ARRAY['draining', 'paused'])[%s %% 2 + 1])$$), 0,
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.node_set_status(%s, (ARRAY['draining', 'paused'])[%%s %%%% 2 + 1])$$, :run_node)), 0,
           'node_set_status commits durably');
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_update(902, 'ps902', 9000 + %s, 'ps902', 6400)$$), 0,
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.node_update(%s, 'ps902', 9000 + %%s, 'ps902', 6400)$$, :run_node)), 0,
           'node_update commits durably');
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.node_bind_role(902, (ARRAY[NULL, 'postgres'])[%s %% 2 + 1])$$), 0,
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.node_bind_role(%s, (ARRAY[NULL, 'postgres'])[%%s %%%% 2 + 1])$$, :run_node)), 0,
           'node_bind_role commits durably');
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.tenant_set_secondaries('90100000000000000000000000000000', (ARRAY['{}', '{902}'])[%s %% 2 + 1]::bigint[])$$), 0,
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.tenant_set_secondaries('90100000000000000000000000000000', (ARRAY['{}', '{%s}'])[%%s %%%% 2 + 1]::bigint[])$$, :run_node)), 0,
           'tenant_set_secondaries commits durably');
-SELECT is(pg_temp.unflushed($$SELECT gencontrol.gen_attach(lpad(to_hex(%s), 32, '9')::gencontrol.tenant_shard_id, 901)$$,
-                            $$SELECT gencontrol.tenant_delete(lpad(to_hex(%s), 32, '9')::gencontrol.tenant_shard_id)$$), 0,
+SELECT is(pg_temp.unflushed(format($$SELECT gencontrol.gen_attach((%L || lpad(to_hex(%%s), 24, '9'))::gencontrol.tenant_shard_id, 901)$$, :'run_hex'),
+                            format($$SELECT gencontrol.tenant_delete((%L || lpad(to_hex(%%s), 24, '9'))::gencontrol.tenant_shard_id)$$, :'run_hex')), 0,
           'tenant_delete commits durably');
-SELECT is(pg_temp.unflushed($$SELECT gencontrol.node_register(9200 + %s, 'ps', 1, 'ps', 1)$$,
-                            $$SELECT gencontrol.node_delete(9200 + %s)$$), 0,
+SELECT is(pg_temp.unflushed(format($$SELECT gencontrol.node_register(%s + 10 + %%s, 'ps', 1, 'ps', 1)$$, :run_node),
+                            format($$SELECT gencontrol.node_delete(%s + 10 + %%s)$$, :run_node)), 0,
           'node_delete commits durably');
-SELECT is(pg_temp.unflushed($$SELECT gencontrol.gen_attach(lpad(to_hex(%s), 32, '8')::gencontrol.tenant_shard_id, 901)$$,
-                            $$SELECT gencontrol.tenant_shard_split(lpad(to_hex(%s), 32, '8'), 2)$$), 0,
+SELECT is(pg_temp.unflushed(format($$SELECT gencontrol.gen_attach((%L || lpad(to_hex(%%s), 24, '8'))::gencontrol.tenant_shard_id, 901)$$, :'run_hex'),
+                            format($$SELECT gencontrol.tenant_shard_split(%L || lpad(to_hex(%%s), 24, '8'), 2)$$, :'run_hex')), 0,
           'tenant_shard_split commits durably');
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.timeline_import_create('90100000000000000000000000000000', lpad(to_hex(%s), 32, '0'), 0)$$), 0,
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.timeline_import_create('90100000000000000000000000000000', %L || lpad(to_hex(%%s), 24, '0'), 0)$$, :'run_hex')), 0,
           'timeline_import_create commits durably');
-SELECT is(pg_temp.unflushed(NULL, $$SELECT gencontrol.timeline_import_set_status('90100000000000000000000000000000', lpad(to_hex(%s), 32, '0'),
-                                        (SELECT generation FROM gencontrol.gen_inspect('90100000000000000000000000000000')), '"Done"')$$), 0,
+SELECT is(pg_temp.unflushed(NULL, format($$SELECT gencontrol.timeline_import_set_status('90100000000000000000000000000000', %L || lpad(to_hex(%%s), 24, '0'),
+                                        (SELECT generation FROM gencontrol.gen_inspect('90100000000000000000000000000000')), '"Done"')$$, :'run_hex')), 0,
           'timeline_import_set_status commits durably');
 SELECT is(pg_temp.unflushed($$SELECT gencontrol.gen_attach(lpad(to_hex(%s), 32, '7')::gencontrol.tenant_shard_id, 901)$$,
                             $$SELECT gencontrol.generation_log_prune('0 seconds')$$), 0,

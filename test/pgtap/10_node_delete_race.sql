@@ -21,13 +21,15 @@ $$;
 SELECT dblink_connect('a', pg_temp.conninfo());
 SELECT dblink_connect('b', pg_temp.conninfo());
 
-SELECT pg_temp.run('a', $$SELECT gencontrol.node_register(1001, 'ps', 1, 'ps', 1)$$);
-SELECT pg_temp.run('a', $$SELECT gencontrol.node_register(1002, 'ps', 1, 'ps', 1)$$);
+-- Nodes of this run's own (a deleted node's id is never registered again).
+SELECT pg_temp.unused_node_id(1000000) AS busy_node, pg_temp.unused_node_id(1000000) + 1 AS doomed_node \gset
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_register(%s, 'ps', 1, 'ps', 1)$$, :busy_node));
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_register(%s, 'ps', 1, 'ps', 1)$$, :doomed_node));
 
 -- An attach in flight holds the node: node_delete waits, then refuses.
 SELECT dblink_exec('a', 'BEGIN');
-SELECT pg_temp.run('a', $$SELECT gencontrol.gen_attach('a0010000000000000000000000000000', 1001)$$);
-SELECT dblink_send_query('b', $$SELECT gencontrol.node_delete(1001)$$);
+SELECT pg_temp.run('a', format($$SELECT gencontrol.gen_attach('a0010000000000000000000000000000', %s)$$, :busy_node));
+SELECT dblink_send_query('b', format($$SELECT gencontrol.node_delete(%s)$$, :busy_node));
 SELECT ok(pg_temp.someone_waits('node'), 'node_delete waits for the attach in flight');
 SELECT dblink_exec('a', 'COMMIT');
 SELECT throws_ok($$SELECT * FROM dblink_get_result('b') AS t(r text)$$, '55006', NULL,
@@ -36,8 +38,8 @@ SELECT * FROM dblink_get_result('b') AS t(r text);
 
 -- A node_delete in flight: the attach waits, then refuses.
 SELECT dblink_exec('b', 'BEGIN');
-SELECT pg_temp.run('b', $$SELECT gencontrol.node_delete(1002)$$);
-SELECT dblink_send_query('a', $$SELECT gencontrol.gen_attach('a0020000000000000000000000000000', 1002)$$);
+SELECT pg_temp.run('b', format($$SELECT gencontrol.node_delete(%s)$$, :doomed_node));
+SELECT dblink_send_query('a', format($$SELECT gencontrol.gen_attach('a0020000000000000000000000000000', %s)$$, :doomed_node));
 SELECT ok(pg_temp.someone_waits('node'), 'the attach waits for the node_delete in flight');
 SELECT dblink_exec('b', 'COMMIT');
 SELECT throws_ok($$SELECT * FROM dblink_get_result('a') AS t(r int)$$, '55000', NULL,
@@ -50,6 +52,7 @@ SELECT is((SELECT count(*) FROM tenant_shards WHERE id = 'a002000000000000000000
 
 SELECT pg_temp.run('a', $$SELECT gencontrol.gen_detach('a0010000000000000000000000000000')$$);
 SELECT pg_temp.run('a', $$SELECT gencontrol.tenant_delete('a0010000000000000000000000000000')$$);
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_delete(%s)$$, :busy_node));
 SELECT dblink_disconnect('a');
 SELECT dblink_disconnect('b');
 

@@ -150,7 +150,11 @@ SELECT is((SELECT generation FROM tenant_shards WHERE id = '16020000000000000000
 
 -- An attach that moves a shard away from a node serialises with a re-attach of that node: it
 -- waits, then issues above the generation the re-attach handed out. Committed through dblink,
--- with a fresh tenant id.
+-- with a fresh tenant id and two fresh node ids: gen_advance_all above holds every existing
+-- node's lock shared until this transaction ends, so a re-attach through dblink of a node that an
+-- earlier run of this file left behind would wait for this session while it waits for dblink, a
+-- wait PostgreSQL cannot see (the suite hung here on its second run in one database). The shard
+-- and the nodes are deleted at the end: a run leaves only tombstones.
 \ir dblink_sessions.psql
 CREATE FUNCTION pg_temp.someone_waits() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
@@ -164,21 +168,25 @@ BEGIN
 END;
 $$;
 SELECT md5(clock_timestamp()::text || 'epoch') AS moving \gset
+SELECT pg_temp.unused_node_id(1604000) AS old_node, pg_temp.unused_node_id(1604000) + 1 AS new_node \gset
 SELECT dblink_connect('a', pg_temp.conninfo());
 SELECT dblink_connect('b', pg_temp.conninfo());
-SELECT pg_temp.run('a', $$SELECT gencontrol.node_register(1604, 'ps1604', 9898, 'ps1604', 6400)$$);
-SELECT pg_temp.run('a', $$SELECT gencontrol.node_register(1605, 'ps1605', 9898, 'ps1605', 6400)$$);
-SELECT pg_temp.run('a', format($$SELECT gencontrol.gen_attach(%L, 1604, 10)$$, :'moving'));
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_register(%s, 'ps', 9898, 'ps', 6400)$$, :old_node));
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_register(%s, 'ps', 9898, 'ps', 6400)$$, :new_node));
+SELECT pg_temp.run('a', format($$SELECT gencontrol.gen_attach(%L, %s, 10)$$, :'moving', :old_node));
 SELECT dblink_exec('b', 'BEGIN');
-SELECT is((SELECT g FROM dblink('b', format($$SELECT generation FROM gencontrol.gen_re_attach(1604)
-                                                WHERE tenant::text = %L$$, :'moving')) AS t(g int)),
+SELECT is((SELECT g FROM dblink('b', format($$SELECT generation FROM gencontrol.gen_re_attach(%s)
+                                                WHERE tenant::text = %L$$, :old_node, :'moving')) AS t(g int)),
           11, 'a re-attach in flight hands out 11');
-SELECT dblink_send_query('a', format($$SELECT gencontrol.gen_attach(%L, 1605)$$, :'moving'));
+SELECT dblink_send_query('a', format($$SELECT gencontrol.gen_attach(%L, %s)$$, :'moving', :new_node));
 SELECT ok(pg_temp.someone_waits(), 'an attach away from the node waits for it');
 SELECT dblink_exec('b', 'COMMIT');
 SELECT results_eq($$SELECT * FROM dblink_get_result('a') AS t(g int)$$, ARRAY[12],
                   'then issues 12, above what the re-attach handed out');
 SELECT * FROM dblink_get_result('a') AS t(g int);
+SELECT pg_temp.run('a', format($$SELECT gencontrol.tenant_delete(%L)$$, :'moving'));
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_delete(%s)$$, :old_node));
+SELECT pg_temp.run('a', format($$SELECT gencontrol.node_delete(%s)$$, :new_node));
 SELECT dblink_disconnect('a');
 SELECT dblink_disconnect('b');
 

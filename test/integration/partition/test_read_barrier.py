@@ -3,9 +3,11 @@ a primary with a synchronous standby; the standby is promoted while the old prim
 running; the new primary attaches the shard again; the old primary is asked to validate the
 generation it still holds. With the barrier it answers nothing (statement_timeout or a cancel
 ends the wait with 57014); the control with gencontrol.validate_read_barrier = off answers
-true, the stale answer the barrier prevents. Also: what the barrier writes (one WAL record per
-call with a standby, none without), that it waits whatever synchronous_commit the session set,
-and that only a superuser may turn it off."""
+true, the stale answer the barrier prevents. PostgreSQL's "committed locally" warning on a
+cancelled wait never reaches the client; its control is a cancelled commit, whose warning the
+same check sees. Also: what the barrier writes (one WAL record per call with a standby, none
+without), that it waits whatever synchronous_commit the session set, and that only a superuser
+may turn it off."""
 import json
 import os
 import sys
@@ -171,6 +173,31 @@ class ReadBarrierTest(unittest.TestCase):
             client.join(10)
             self.assertFalse(client.is_alive())
             self.assertEqual(outcome.get("r"), "57014")
+
+        with self.subTest("control: a commit's cancelled wait sends the warning, and the check above sees it"):
+            # The barrier's own warning cannot be let through (validate_read_barrier = off skips
+            # the wait, and there is no switch for client_min_messages alone), so the control is
+            # PostgreSQL's warning where it is true: a commit that wrote WAL waiting for the
+            # standby, cancelled, with the settings the subtests above used. Had the barrier let
+            # it through, the checks above would have seen these notices: by hand (2026-12-01),
+            # read_barrier.cpp without its client_min_messages line failed both subtests above
+            # with this very warning ("canceling wait for synchronous replication ...").
+            conn = connect(primary, log_min_messages="error")  # synchronous_commit off: no wait
+            self.addCleanup(conn.close)
+            query(conn, "CREATE TABLE barrier_control (x int)")
+            query(conn, "SET synchronous_commit = on")
+            pid = conn.get_backend_pid()
+            client = threading.Thread(target=lambda: query(conn, "INSERT INTO barrier_control VALUES (1)"),
+                                      daemon=True)
+            client.start()
+            wait_for(lambda: primary.psql(f"SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}")
+                     == "SyncRep", 10, "the commit to wait for the standby")
+            primary.psql(f"SELECT pg_cancel_backend({pid})")
+            client.join(10)
+            self.assertFalse(client.is_alive())
+            leaked = [n for n in conn.notices if "synchronous replication" in n]
+            self.assertEqual(len(leaked), 1, conn.notices)
+            self.assertIn("committed locally", leaked[0])
 
         with self.subTest("control: barrier off, the old primary answers true for a superseded generation"):
             conn = connect(primary, statement_timeout="5s")
