@@ -1355,7 +1355,7 @@ COMMENT ON FUNCTION gencontrol.node_fields_check(text, bigint, text, integer, te
 COMMENT ON FUNCTION gencontrol.import_status_is_valid(jsonb) IS
 'Internal: true for a ShardImportStatus: {"InProgress": null | {...}}, "Done" or {"Error": "..."}';
 COMMENT ON FUNCTION gencontrol.gen_advance_all(integer) IS
-'After a restore from backup: adds margin to every shard''s generation in one transaction and returns the number of shards changed. A shard that cannot take the whole margin is raised to 2147483647 and detached with a WARNING (logged as exhausted)';
+'After a restore from backup: adds margin to every shard''s generation in one transaction and returns the number of shards changed. A shard that cannot take the whole margin is raised to 2147483647 and detached with a WARNING (logged as exhausted). Under REPEATABLE READ or SERIALIZABLE, 40001 when a shard got its generation after the transaction''s snapshot';
 COMMENT ON FUNCTION gencontrol.node_lock_shared(bigint) IS
 'Internal: takes the node''s lock shared until the end of the transaction, as every writer of a generation of a shard on the node does (gen_re_attach and node_delete take it exclusively). An object lock under gencontrol.nodes that no other SQL can take';
 COMMENT ON FUNCTION gencontrol.tenant_shard_lock(gencontrol.tenant_shard_id, text) IS
