@@ -8,6 +8,7 @@ guarantee tests (concurrency, crash, failover) 15500-15599; benchmarks 15600-156
 """
 import os
 import sys
+import threading
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -51,3 +52,35 @@ class ClusterTestCase(unittest.TestCase):
         conn = connect(self.cluster, **kwargs)
         self.addCleanup(conn.close)
         return conn
+
+    # --- several sessions of one scenario, for the lock-order tests ------------------------------
+    SESSION_SETUP = ("SET search_path = gencontrol, public",)
+
+    def session(self, autocommit=True):
+        """A new connection with SESSION_SETUP run in it: (connection, cursor, backend pid)."""
+        conn = self.connect(autocommit=autocommit)
+        cur = conn.cursor()
+        for statement in self.SESSION_SETUP:
+            cur.execute(statement)
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+        if not autocommit:
+            conn.commit()
+        return conn, cur, pid
+
+    @staticmethod
+    def in_thread(cur, sql, args=()):
+        """Runs one statement on its own thread; the outcome (rows, or the error's SQLSTATE and
+        message) lands in the dict returned with the thread."""
+        outcome = {}
+
+        def run():
+            try:
+                cur.execute(sql, args)
+                outcome["rows"] = cur.fetchall()
+            except psycopg2.Error as error:
+                outcome["error"] = (error.pgcode, str(error).strip())
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread, outcome

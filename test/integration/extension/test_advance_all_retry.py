@@ -21,7 +21,6 @@ committed the stored base generation was 2147483647 with one epoch on top: readi
 (tenant_shards, gen_inspect) failed with 22003 "integer out of range" (invariant 1: generations
 end at 2147483647, never past it), and this test failed there. With the re-check back it passes.
 """
-import threading
 import time
 
 import psycopg2
@@ -36,31 +35,6 @@ NEW_SHARD = "a1000000000000000000000000000003"  # attached to node 3 inside the 
 
 class AdvanceAllRetryTest(ClusterTestCase):
     PORT = 15445
-
-    def session(self, autocommit=True):
-        conn = self.connect(autocommit=autocommit)
-        cur = conn.cursor()
-        cur.execute("SET search_path = gencontrol, public")
-        cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
-        if not autocommit:
-            conn.commit()
-        return conn, cur, pid
-
-    def in_thread(self, cur, sql, args=()):
-        """Runs one statement on its own thread; the outcome (rows or error) lands in the dict."""
-        outcome = {}
-
-        def run():
-            try:
-                cur.execute(sql, args)
-                outcome["rows"] = cur.fetchall()
-            except psycopg2.Error as error:
-                outcome["error"] = (error.pgcode, str(error).strip())
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        return thread, outcome
 
     def blocked_by(self, pid, thread):
         """Who `pid` waits for once it waits for a lock, or None if its statement ended first."""

@@ -22,6 +22,7 @@ SECONDS = 6
 class LockOrderTest(ClusterTestCase):
     PORT = 15444
     CONF = {"deadlock_timeout": "100ms", "max_connections": 100}
+    SESSION_SETUP = ClusterTestCase.SESSION_SETUP + (NO_DEADLOCK_CHECK,)
 
     def setUp(self):
         cur = self.connect().cursor()
@@ -102,32 +103,6 @@ class LockOrderTest(ClusterTestCase):
         self.assertEqual(sorted(results), list(range(1, len(results) + 1)), "no generation was skipped")
 
     # --- wait cycles ------------------------------------------------------------------------
-    def session(self, autocommit=True):
-        conn = self.connect(autocommit=autocommit)
-        cur = conn.cursor()
-        cur.execute("SET search_path = gencontrol, public")
-        cur.execute(NO_DEADLOCK_CHECK)
-        cur.execute("SELECT pg_backend_pid()")
-        pid = cur.fetchone()[0]
-        if not autocommit:
-            conn.commit()
-        return conn, cur, pid
-
-    def in_thread(self, cur, sql, args=()):
-        """Runs one statement on its own thread; the outcome (rows or error) lands in the dict."""
-        outcome = {}
-
-        def run():
-            try:
-                cur.execute(sql, args)
-                outcome["rows"] = cur.fetchall()
-            except psycopg2.Error as error:
-                outcome["error"] = (error.pgcode, str(error).strip())
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
-        return thread, outcome
-
     def wait_until_waiting(self, pid):
         monitor = self.connect().cursor()
         deadline = time.monotonic() + 30

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import threading
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -131,6 +130,18 @@ class ReadBarrierTest(unittest.TestCase):
         self.assertEqual(query(conn, "SHOW gencontrol.validate_read_barrier"), [("on",)])
 
     # --- the hazard: the standby promoted while this primary keeps running ---
+    def cancel_in_sync_wait(self, primary, conn, call, what):
+        """Runs `call` on a thread, waits until `conn`'s backend waits for the synchronous
+        standby (the cut-off primary's standby never answers), then cancels that wait."""
+        pid = conn.get_backend_pid()
+        client = threading.Thread(target=call, daemon=True)
+        client.start()
+        wait_for(lambda: primary.psql(f"SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}")
+                 == "SyncRep", 10, f"{what} to wait for the standby")
+        primary.psql(f"SELECT pg_cancel_backend({pid})")
+        client.join(10)
+        self.assertFalse(client.is_alive())
+
     def test_stale_primary(self):
         primary, standby = self.primary, self.standby
         standby.promote()
@@ -161,17 +172,9 @@ class ReadBarrierTest(unittest.TestCase):
         with self.subTest("a query cancel ends the wait: 57014, no answer"):
             conn = connect(primary)
             self.addCleanup(conn.close)
-            pid = conn.get_backend_pid()
             outcome = {}
-            client = threading.Thread(
-                target=lambda: outcome.update(r=sqlstate_of(conn, SINGLE, (TENANT, self.superseded))),
-                daemon=True)
-            client.start()
-            wait_for(lambda: primary.psql(f"SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}")
-                     == "SyncRep", 10, "the validate to wait for the standby")
-            primary.psql(f"SELECT pg_cancel_backend({pid})")
-            client.join(10)
-            self.assertFalse(client.is_alive())
+            self.cancel_in_sync_wait(primary, conn, lambda: outcome.update(
+                r=sqlstate_of(conn, SINGLE, (TENANT, self.superseded))), "the validate")
             self.assertEqual(outcome.get("r"), "57014")
 
         with self.subTest("control: a commit's cancelled wait sends the warning, and the check above sees it"):
@@ -186,15 +189,8 @@ class ReadBarrierTest(unittest.TestCase):
             self.addCleanup(conn.close)
             query(conn, "CREATE TABLE barrier_control (x int)")
             query(conn, "SET synchronous_commit = on")
-            pid = conn.get_backend_pid()
-            client = threading.Thread(target=lambda: query(conn, "INSERT INTO barrier_control VALUES (1)"),
-                                      daemon=True)
-            client.start()
-            wait_for(lambda: primary.psql(f"SELECT wait_event FROM pg_stat_activity WHERE pid = {pid}")
-                     == "SyncRep", 10, "the commit to wait for the standby")
-            primary.psql(f"SELECT pg_cancel_backend({pid})")
-            client.join(10)
-            self.assertFalse(client.is_alive())
+            self.cancel_in_sync_wait(primary, conn, lambda: query(conn, "INSERT INTO barrier_control VALUES (1)"),
+                                     "the commit")
             leaked = [n for n in conn.notices if "synchronous replication" in n]
             self.assertEqual(len(leaked), 1, conn.notices)
             self.assertIn("committed locally", leaked[0])
