@@ -104,14 +104,7 @@ std::vector<std::int64_t> node_ids() {
 void refuse_shards_past_the_snapshot(std::uint64_t locked) {
     if (!IsolationUsesXactSnapshot()) return;
     count_shards.run(nullptr, nullptr, true, pg::call([] { return GetLatestSnapshot(); }));
-    std::int64_t all = spi::int64_value(0, 1).value_or(0);
-    if (all <= static_cast<std::int64_t>(locked)) return;
-    pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
-              "gen_advance_all: " + std::to_string(all - static_cast<std::int64_t>(locked)) +
-                  " tenant shard(s) got a generation after this transaction's snapshot was taken",
-              "Under REPEATABLE READ or SERIALIZABLE gen_advance_all sees only the shards of its snapshot, "
-              "and a restore must raise every shard.",
-              "Retry the transaction, or call gen_advance_all in a READ COMMITTED transaction.");
+    gencontrol::v1_0::refuse_unseen_shards(static_cast<std::int64_t>(locked), spi::int64_value(0, 1).value_or(0));
 }
 
 // Rows 1.. of the advance statement's result: the shards that could not take the whole margin.
@@ -132,6 +125,16 @@ void warn_exhausted(std::uint64_t rows) {
 }
 
 }  // namespace
+
+void gencontrol::v1_0::refuse_unseen_shards(std::int64_t seen, std::int64_t all) {
+    if (all <= seen) return;
+    pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
+              "gen_advance_all: " + std::to_string(all - seen) +
+                  " tenant shard(s) got a generation after this transaction's snapshot was taken",
+              "Under REPEATABLE READ or SERIALIZABLE gen_advance_all sees only the shards of its snapshot, "
+              "and a restore must raise every shard.",
+              "Retry the transaction, or call gen_advance_all in a READ COMMITTED transaction.");
+}
 
 GENCONTROL_FUNCTION(gen_advance_all) {
     gencontrol::begin_call(fcinfo, "gen_advance_all", {0}, "margin");

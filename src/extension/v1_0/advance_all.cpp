@@ -52,6 +52,10 @@ SELECT 1, tenant, node, NULL FROM changes WHERE exhausted
 ORDER BY 1, 2)SQL", "generation_log"),
                        "ii");
 
+// Shards with a generation, counted under the transaction's snapshot (what `advance` locked)
+// and under the latest one.
+spi::Statement count_shards("SELECT count(*) FROM gencontrol.tenant_shards WHERE generation IS NOT NULL", "");
+
 }  // namespace
 
 Datum gencontrol::v1_0::gen_advance_all(FunctionCallInfo fcinfo) {
@@ -74,6 +78,13 @@ Datum gencontrol::v1_0::gen_advance_all(FunctionCallInfo fcinfo) {
                             name.c_str(), static_cast<int>(gencontrol::kMaxGeneration), where.c_str()),
                      errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
+    }
+    if (IsolationUsesXactSnapshot()) {
+        // After `advance` ran: its row locks keep the counted rows where they are.
+        count_shards.run(nullptr, nullptr, true);
+        std::int64_t seen = spi::int64_value(0, 1).value_or(0);
+        count_shards.run(nullptr, nullptr, true, pg::call([] { return GetLatestSnapshot(); }));
+        gencontrol::v1_0::refuse_unseen_shards(seen, spi::int64_value(0, 1).value_or(0));
     }
     gencontrol::issue_durably();
     spi::finish();
