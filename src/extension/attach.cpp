@@ -199,7 +199,6 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
 }  // namespace
 
 GENCONTROL_FUNCTION(gen_attach) {
-    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_attach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_attach", {0, 1}, "tenant and node");
     auto min_generation = optional_int32(fcinfo, 2);
     if (min_generation && !gencontrol::is_valid_generation(*min_generation))
@@ -212,16 +211,23 @@ GENCONTROL_FUNCTION(gen_attach) {
         pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
                   "gen_attach: stripe_size must be positive, got " + std::to_string(*stripe_size));
     spi::connect();
-    std::int32_t generation = attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation, stripe_size);
+    std::int32_t generation = gencontrol::layout() == gencontrol::Layout::v1_0
+                                  ? gencontrol::v1_0::attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation,
+                                                             stripe_size)
+                                  : attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation, stripe_size);
     spi::finish();
     return Int32GetDatum(generation);
 }
 
 GENCONTROL_FUNCTION(gen_detach) {
-    if (gencontrol::layout() == gencontrol::Layout::v1_0) return gencontrol::v1_0::gen_detach(fcinfo);
     gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
     Datum tenant = PG_GETARG_DATUM(0);
     spi::connect();
+    if (gencontrol::layout() == gencontrol::Layout::v1_0) {
+        gencontrol::v1_0::detach(tenant);
+        spi::finish();
+        return Datum(0);
+    }
     gencontrol::write_locked_shard(
         tenant, std::nullopt, gencontrol::ShardRowLock::no_key_update,
         [&](const gencontrol::LockedShard& shard) {

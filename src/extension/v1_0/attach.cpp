@@ -9,7 +9,6 @@
 #include "generation_log.hpp"
 #include "guards.hpp"
 #include "node_lock.hpp"
-#include "prologue.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
 #include "v1_0/v1_0.hpp"
@@ -66,11 +65,6 @@ spi::Statement detach_shard(gencontrol::logged_change("", R"SQL(
                                                       "SELECT 1 FROM changes", "generation_log"),
                             "Tb");
 
-std::optional<std::int32_t> optional_int32(FunctionCallInfo fcinfo, int argument) {
-    if (PG_ARGISNULL(argument)) return std::nullopt;
-    return PG_GETARG_INT32(argument);
-}
-
 void require_attachable_node(std::int64_t node) {
     gencontrol::lock_node_shared(node);
     Datum args[] = {Int64GetDatum(node)};
@@ -85,8 +79,10 @@ void require_attachable_node(std::int64_t node) {
                   "node " + std::to_string(node) + " was deleted; nothing can be attached to it");
 }
 
-std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
-                    std::optional<std::int32_t> stripe_size) {
+}  // namespace
+
+std::int32_t gencontrol::v1_0::attach(Datum tenant, std::int64_t node, std::optional<std::int32_t> min_generation,
+                                      std::optional<std::int32_t> stripe_size) {
     require_attachable_node(node);
     // Two tries: a concurrent first attach of the same new shard makes our insert a no-op,
     // and the second lock then finds its row.
@@ -125,30 +121,7 @@ std::int32_t attach(Datum tenant, std::int64_t node, std::optional<std::int32_t>
               "", "Retry the transaction.");
 }
 
-}  // namespace
-
-Datum gencontrol::v1_0::gen_attach(FunctionCallInfo fcinfo) {
-    gencontrol::begin_call(fcinfo, "gen_attach", {0, 1}, "tenant and node");
-    auto min_generation = optional_int32(fcinfo, 2);
-    if (min_generation && !gencontrol::is_valid_generation(*min_generation))
-        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE, "gen_attach: min_generation must be between 1 and " +
-                                                       std::to_string(gencontrol::kMaxGeneration) + ", got " +
-                                                       std::to_string(*min_generation));
-    // Called through the 1.0 SQL signature (three arguments) there is no fourth argument.
-    auto stripe_size = PG_NARGS() > 3 ? optional_int32(fcinfo, 3) : std::nullopt;
-    if (stripe_size && *stripe_size <= 0)
-        pg::raise(ERRCODE_INVALID_PARAMETER_VALUE,
-                  "gen_attach: stripe_size must be positive, got " + std::to_string(*stripe_size));
-    spi::connect();
-    std::int32_t generation = attach(PG_GETARG_DATUM(0), PG_GETARG_INT64(1), min_generation, stripe_size);
-    spi::finish();
-    return Int32GetDatum(generation);
-}
-
-Datum gencontrol::v1_0::gen_detach(FunctionCallInfo fcinfo) {
-    gencontrol::begin_call(fcinfo, "gen_detach", {0}, "tenant");
-    Datum tenant = PG_GETARG_DATUM(0);
-    spi::connect();
+void gencontrol::v1_0::detach(Datum tenant) {
     Datum key[] = {tenant};
     // Detaching an unknown, deleted or detached shard is already done: callers retry.
     if (lock_shard.run(key, nullptr, false) > 0 && !spi::bool_value(0, 2)) {
@@ -158,6 +131,4 @@ Datum gencontrol::v1_0::gen_detach(FunctionCallInfo fcinfo) {
             gencontrol::issue_durably();
         }
     }
-    spi::finish();
-    return Datum(0);
 }
