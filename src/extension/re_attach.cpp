@@ -25,6 +25,7 @@
 #include "node_epochs.hpp"
 #include "node_lock.hpp"
 #include "prologue.hpp"
+#include "re_attach.hpp"
 #include "statements.hpp"
 #include "tenant_shard_id_type.hpp"
 #include "v1_0/v1_0.hpp"
@@ -40,7 +41,7 @@ constexpr int kResultKilobytes = 64 * 1024;
 // The node's row, locked against node_set_status and node_register; its epoch read from the
 // locked (newest) version.
 spi::Statement lock_node_row(
-    "SELECT status, owner_role, epoch FROM gencontrol.nodes WHERE node_id = $1 FOR NO KEY UPDATE", "b");
+    "SELECT status, owner_role::text, epoch FROM gencontrol.nodes WHERE node_id = $1 FOR NO KEY UPDATE", "b");
 
 spi::Statement bump_epoch(R"SQL(
 UPDATE gencontrol.nodes
@@ -76,41 +77,11 @@ SELECT s.tenant, t.stripe_size
 )SQL",
                            "b");
 
-// A node bound with node_bind_role re-attaches only as that role (or a member of it), or as a
-// controller: another pageserver role must not invalidate its generations.
-void require_node_owner(std::int64_t node, const std::string& owner_role) {
-    bool allowed = pg::call([&] {
-        Oid session = GetSessionUserId();
-        Oid owner = get_role_oid(owner_role.c_str(), true);
-        Oid controller = get_role_oid("gencontrol_controller", true);
-        return (OidIsValid(owner) && is_member_of_role(session, owner)) ||
-               (OidIsValid(controller) && is_member_of_role(session, controller));
-    });
-    if (!allowed)
-        pg::raise(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                  "gen_re_attach: node " + std::to_string(node) + " is bound to role \"" + owner_role +
-                      "\"; only that role or a controller may re-attach it",
-                  "", "A controller changes the binding with gencontrol.node_bind_role().");
-}
-
 // Locks the node (its heavyweight lock exclusively, then its row), checks that it may
 // re-attach now, and returns its epoch.
 std::int64_t lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
     gencontrol::lock_node_for_re_attach(node);
-    if (lock_node_row.run(node_arg, nullptr, false) == 0)
-        pg::raise(
-            ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
-            "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
-    bool owner_null;
-    Datum owner = spi::value(0, 2, &owner_null);
-    if (!owner_null)
-        require_node_owner(node, pg::call([&] { return std::string(NameStr(*DatumGetName(owner))); }));
-    bool is_null;
-    std::string status =
-        pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
-    if (status == "deleted")
-        pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                  "node " + std::to_string(node) + " was deleted and cannot re-attach");
+    gencontrol::check_re_attaching_node(node, lock_node_row.run(node_arg, nullptr, false));
     return spi::int64_value(0, 3).value_or(0);
 }
 
@@ -175,13 +146,7 @@ GENCONTROL_FUNCTION(gen_re_attach) {
 
     // Detached before the bump, so that the nodes guard and the bump see no shard past the end.
     for (auto& [tenant, generation] : exhausted) {
-        std::string name = gencontrol::tenant_shard_id_text(tenant);
-        pg::call([&] {
-            ereport(WARNING, (errmsg("gencontrol: tenant shard %s has used up its generations and was "
-                                     "detached from node %lld",
-                                     name.c_str(), (long long)node),
-                              errhint("Give the tenant shard a new id (for example a new shard count).")));
-        });
+        gencontrol::warn_exhausted_shard(tenant, node);
         Datum args[] = {tenant, Int64GetDatum(node), Int32GetDatum(generation)};
         detach_exhausted.run(args, nullptr, false);
     }
@@ -192,6 +157,54 @@ GENCONTROL_FUNCTION(gen_re_attach) {
     if (!tenants.empty()) log_re_attach.run(log_args, nullptr, false);
     gencontrol::issue_durably();
 
+    gencontrol::return_secondaries(secondaries, node_arg, rsinfo, secondary);
+    spi::finish();
+    return Datum(0);
+}
+
+std::string gencontrol::check_re_attaching_node(std::int64_t node, std::uint64_t rows) {
+    if (rows == 0)
+        pg::raise(
+            ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
+            "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
+    bool is_null;
+    Datum owner = spi::value(0, 2, &is_null);
+    if (!is_null) {
+        // Bound with node_bind_role: only that role (or a member of it) or a controller, so that
+        // another pageserver role cannot invalidate its generations.
+        std::string owner_role = pg::call([&] { return std::string(TextDatumGetCString(owner)); });
+        bool allowed = pg::call([&] {
+            Oid session = GetSessionUserId();
+            Oid bound = get_role_oid(owner_role.c_str(), true);
+            Oid controller = get_role_oid("gencontrol_controller", true);
+            return (OidIsValid(bound) && is_member_of_role(session, bound)) ||
+                   (OidIsValid(controller) && is_member_of_role(session, controller));
+        });
+        if (!allowed)
+            pg::raise(ERRCODE_INSUFFICIENT_PRIVILEGE,
+                      "gen_re_attach: node " + std::to_string(node) + " is bound to role \"" + owner_role +
+                          "\"; only that role or a controller may re-attach it",
+                      "", "A controller changes the binding with gencontrol.node_bind_role().");
+    }
+    std::string status = pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
+    if (status == "deleted")
+        pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+                  "node " + std::to_string(node) + " was deleted and cannot re-attach");
+    return status;
+}
+
+void gencontrol::warn_exhausted_shard(Datum tenant, std::int64_t node) {
+    std::string name = tenant_shard_id_text(tenant);
+    pg::call([&] {
+        ereport(WARNING, (errmsg("gencontrol: tenant shard %s has used up its generations and was "
+                                 "detached from node %lld",
+                                 name.c_str(), (long long)node),
+                          errhint("Give the tenant shard a new id (for example a new shard count).")));
+    });
+}
+
+void gencontrol::return_secondaries(spi::Statement& secondaries, Datum* node_arg, ReturnSetInfo* rsinfo,
+                                    Datum secondary) {
     std::uint64_t rows = secondaries.run(node_arg, nullptr, false);
     pg::call([&] {
         for (std::uint64_t row = 0; row < rows; ++row) {
@@ -200,6 +213,4 @@ GENCONTROL_FUNCTION(gen_re_attach) {
             tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
         }
     });
-    spi::finish();
-    return Datum(0);
 }

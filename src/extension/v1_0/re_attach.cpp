@@ -9,7 +9,9 @@
 #include "generation_log.hpp"
 #include "guards.hpp"
 #include "prologue.hpp"
+#include "re_attach.hpp"
 #include "statements.hpp"
+#include "subtransaction.hpp"
 #include "tenant_shard_id_type.hpp"
 #include "v1_0/v1_0.hpp"
 
@@ -88,74 +90,35 @@ SELECT s.tenant, t.stripe_size
 // return the node's shards in key order). Returns the row count, or nullopt when a shard's
 // generation is exhausted and nothing was changed.
 std::optional<std::uint64_t> bump_fast(Datum* node_arg) {
-    MemoryContext context = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    // A subtransaction abort also pops this GUC level; a successful pass pops it below.
-    int guc_level = pg::call([] {
-        BeginInternalSubTransaction(nullptr);
-        int level = NewGUCNestLevel();
-        for (const char* name : {"enable_seqscan", "enable_bitmapscan"})
-            (void)set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-        return level;
-    });
-    MemoryContextSwitchTo(context);
-    auto restore = [&] {
-        MemoryContextSwitchTo(context);
-        CurrentResourceOwner = owner;
-    };
+    gencontrol::Subtransaction subtransaction;
     std::uint64_t rows = 0;
     try {
+        // A rollback of the subtransaction also pops this GUC level; a successful pass pops it below.
+        int guc_level = pg::call([] {
+            int level = NewGUCNestLevel();
+            for (const char* name : {"enable_seqscan", "enable_bitmapscan"})
+                (void)set_config_option(name, "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+            return level;
+        });
         rows = bump_in_one_pass.run(node_arg, nullptr, false);
+        pg::call([&] { AtEOXact_GUC(true, guc_level); });
     } catch (const pg::PgError& error) {
-        pg::call([] { RollbackAndReleaseCurrentSubTransaction(); });
-        restore();
+        subtransaction.rollback();
         if (error.data->sqlerrcode != ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE) throw;
         // Handled here, so nobody else will free it.
         FreeErrorData(error.data);
         return std::nullopt;
+    } catch (...) {
+        subtransaction.rollback();
+        throw;
     }
-    pg::call([&] {
-        AtEOXact_GUC(true, guc_level);
-        ReleaseCurrentSubTransaction();
-    });
-    restore();
+    subtransaction.release();
     return rows;
-}
-
-// A node bound with node_bind_role re-attaches only as that role (or a member of it), or as a
-// controller: another pageserver role must not invalidate its generations.
-void require_node_owner(std::int64_t node, const std::string& owner_role) {
-    bool allowed = pg::call([&] {
-        Oid session = GetSessionUserId();
-        Oid owner = get_role_oid(owner_role.c_str(), true);
-        Oid controller = get_role_oid("gencontrol_controller", true);
-        return (OidIsValid(owner) && is_member_of_role(session, owner)) ||
-               (OidIsValid(controller) && is_member_of_role(session, controller));
-    });
-    if (!allowed)
-        pg::raise(ERRCODE_INSUFFICIENT_PRIVILEGE,
-                  "gen_re_attach: node " + std::to_string(node) + " is bound to role \"" + owner_role +
-                      "\"; only that role or a controller may re-attach it",
-                  "", "A controller changes the binding with gencontrol.node_bind_role().");
 }
 
 // Locks the node's row and checks that it may re-attach now; returns whether it was active.
 bool lock_node_for_re_attach(std::int64_t node, Datum* node_arg) {
-    if (lock_node_row.run(node_arg, nullptr, false) == 0)
-        pg::raise(
-            ERRCODE_NO_DATA_FOUND, "node " + std::to_string(node) + " is not registered", "",
-            "A node registers itself with gencontrol.node_register() (or re-attach with \"register\").");
-    bool owner_null;
-    Datum owner = spi::value(0, 2, &owner_null);
-    if (!owner_null)
-        require_node_owner(node, pg::call([&] { return std::string(TextDatumGetCString(owner)); }));
-    bool is_null;
-    std::string status =
-        pg::call([&] { return std::string(TextDatumGetCString(spi::value(0, 1, &is_null))); });
-    if (status == "deleted")
-        pg::raise(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
-                  "node " + std::to_string(node) + " was deleted and cannot re-attach");
-    return status == "active";
+    return gencontrol::check_re_attaching_node(node, lock_node_row.run(node_arg, nullptr, false)) == "active";
 }
 
 }  // namespace
@@ -198,26 +161,13 @@ Datum gencontrol::v1_0::gen_re_attach(FunctionCallInfo fcinfo) {
             }));
     }
     for (Datum tenant : exhausted) {
-        std::string name = gencontrol::tenant_shard_id_text(tenant);
-        pg::call([&] {
-            ereport(WARNING, (errmsg("gencontrol: tenant shard %s has used up its generations and was "
-                                     "detached from node %lld",
-                                     name.c_str(), (long long)node),
-                              errhint("Give the tenant shard a new id (for example a new shard count).")));
-        });
+        gencontrol::warn_exhausted_shard(tenant, node);
         Datum args[] = {tenant, Int64GetDatum(node)};
         detach_exhausted.run(args, nullptr, false);
     }
     gencontrol::issue_durably();
 
-    rows = secondaries.run(node_arg, nullptr, false);
-    pg::call([&] {
-        for (std::uint64_t row = 0; row < rows; ++row) {
-            bool nulls[4] = {false, true, false, false};
-            Datum values[4] = {spi::value(row, 1, &nulls[0]), 0, secondary, spi::value(row, 2, &nulls[3])};
-            tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-        }
-    });
+    gencontrol::return_secondaries(secondaries, node_arg, rsinfo, secondary);
     spi::finish();
     return Datum(0);
 }
