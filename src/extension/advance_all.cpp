@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "advance_all.hpp"
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
@@ -104,29 +105,28 @@ std::vector<std::int64_t> node_ids() {
 void refuse_shards_past_the_snapshot(std::uint64_t locked) {
     if (!IsolationUsesXactSnapshot()) return;
     count_shards.run(nullptr, nullptr, true, pg::call([] { return GetLatestSnapshot(); }));
-    gencontrol::v1_0::refuse_unseen_shards(static_cast<std::int64_t>(locked), spi::int64_value(0, 1).value_or(0));
+    gencontrol::refuse_unseen_shards(static_cast<std::int64_t>(locked), spi::int64_value(0, 1).value_or(0));
 }
 
-// Rows 1.. of the advance statement's result: the shards that could not take the whole margin.
-void warn_exhausted(std::uint64_t rows) {
+}  // namespace
+
+void gencontrol::warn_exhausted_shards(std::uint64_t rows) {
     for (std::uint64_t row = 1; row < rows; ++row) {
         bool is_null;
-        std::string name = gencontrol::tenant_shard_id_text(spi::value(row, 2, &is_null));
+        std::string name = tenant_shard_id_text(spi::value(row, 2, &is_null));
         auto node = spi::int64_value(row, 3);
         std::string where = node ? " and was detached from node " + std::to_string(*node) : "";
         pg::call([&] {
             ereport(WARNING,
                     (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
                             "last generation (%d)%s",
-                            name.c_str(), static_cast<int>(gencontrol::kMaxGeneration), where.c_str()),
+                            name.c_str(), static_cast<int>(kMaxGeneration), where.c_str()),
                      errhint("Give the tenant shard a new id (for example a new shard count).")));
         });
     }
 }
 
-}  // namespace
-
-void gencontrol::v1_0::refuse_unseen_shards(std::int64_t seen, std::int64_t all) {
+void gencontrol::refuse_unseen_shards(std::int64_t seen, std::int64_t all) {
     if (all <= seen) return;
     pg::raise(ERRCODE_T_R_SERIALIZATION_FAILURE,
               "gen_advance_all: " + std::to_string(all - seen) +
@@ -165,7 +165,7 @@ GENCONTROL_FUNCTION(gen_advance_all) {
             Datum args[] = {Int32GetDatum(margin), Int32GetDatum(gencontrol::kMaxGeneration)};
             // Row 0 counts the shards changed; the rows after it are the exhausted ones.
             std::uint64_t rows = advance.run(args, nullptr, false);
-            warn_exhausted(rows);
+            gencontrol::warn_exhausted_shards(rows);
             return spi::int64_value(0, 4).value_or(0);
         });
     gencontrol::issue_durably();

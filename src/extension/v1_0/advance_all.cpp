@@ -2,13 +2,12 @@
 // generation (tombstones too) in one logged transaction.
 #include <string>
 
+#include "advance_all.hpp"
 #include "durability.hpp"
 #include "generation.hpp"
 #include "generation_log.hpp"
 #include "guards.hpp"
-#include "prologue.hpp"
 #include "statements.hpp"
-#include "tenant_shard_id_type.hpp"
 #include "v1_0/v1_0.hpp"
 
 namespace pg = gencontrol::pg;
@@ -66,25 +65,13 @@ Datum gencontrol::v1_0::gen_advance_all(FunctionCallInfo fcinfo) {
     // Row 0 counts the shards changed; the rows after it are the exhausted ones.
     std::uint64_t rows = advance.run(args, nullptr, false);
     std::int64_t changed = spi::int64_value(0, 4).value_or(0);
-    for (std::uint64_t row = 1; row < rows; ++row) {
-        bool is_null;
-        std::string name = gencontrol::tenant_shard_id_text(spi::value(row, 2, &is_null));
-        auto node = spi::int64_value(row, 3);
-        std::string where = node ? " and was detached from node " + std::to_string(*node) : "";
-        pg::call([&] {
-            ereport(WARNING,
-                    (errmsg("gencontrol: tenant shard %s could not take the whole margin: it is at the "
-                            "last generation (%d)%s",
-                            name.c_str(), static_cast<int>(gencontrol::kMaxGeneration), where.c_str()),
-                     errhint("Give the tenant shard a new id (for example a new shard count).")));
-        });
-    }
+    gencontrol::warn_exhausted_shards(rows);
     if (IsolationUsesXactSnapshot()) {
         // After `advance` ran: its row locks keep the counted rows where they are.
         count_shards.run(nullptr, nullptr, true);
         std::int64_t seen = spi::int64_value(0, 1).value_or(0);
         count_shards.run(nullptr, nullptr, true, pg::call([] { return GetLatestSnapshot(); }));
-        gencontrol::v1_0::refuse_unseen_shards(seen, spi::int64_value(0, 1).value_or(0));
+        gencontrol::refuse_unseen_shards(seen, spi::int64_value(0, 1).value_or(0));
     }
     gencontrol::issue_durably();
     spi::finish();
