@@ -3,6 +3,7 @@
 #include "attached_shards.hpp"
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 
 extern "C" {
 #include "access/visibilitymap.h"
@@ -22,12 +23,9 @@ void forget(Datum, Oid relid) {
 }
 
 void learn() {
-    Oid schema = get_namespace_oid("gencontrol", false);
     Shape learned;
-    learned.table = get_relname_relid("tenant_shards_stored", schema);
-    learned.index = get_relname_relid("tenant_shards_attached_node", schema);
-    if (!OidIsValid(learned.table) || !OidIsValid(learned.index))
-        elog(ERROR, "gencontrol: tenant_shards_stored or its index tenant_shards_attached_node is missing");
+    learned.table = relation_oid("tenant_shards_stored");
+    learned.index = relation_oid("tenant_shards_attached_node");
     shape = learned;
 }
 

@@ -3,6 +3,7 @@
 #include "layout.hpp"
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 
 namespace gencontrol {
 namespace {
@@ -19,8 +20,7 @@ void forget(Datum, Oid relid) {
 Layout layout() {
     if (OidIsValid(tenant_shards)) return cached;
     pg::call([] {
-        Oid relation = get_relname_relid("tenant_shards", get_namespace_oid("gencontrol", false));
-        if (!OidIsValid(relation)) elog(ERROR, "gencontrol: gencontrol.tenant_shards is missing");
+        Oid relation = relation_oid("tenant_shards");
         cached = get_rel_relkind(relation) == RELKIND_VIEW ? Layout::node_epochs : Layout::v1_0;
         tenant_shards = relation;
     });

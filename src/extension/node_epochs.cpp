@@ -3,6 +3,7 @@
 #include "node_epochs.hpp"
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 
 extern "C" {
 #include "storage/proc.h"
@@ -37,8 +38,7 @@ void forget_shape(Datum, Oid relid) {
 // Runs inside pg::call: may raise.
 void learn_shape() {
     NodesShape learned;
-    learned.table = get_relname_relid("nodes", get_namespace_oid("gencontrol", false));
-    if (!OidIsValid(learned.table)) elog(ERROR, "gencontrol: table gencontrol.nodes is missing");
+    learned.table = relation_oid("nodes");
     Relation table = table_open(learned.table, AccessShareLock);
     learned.index = RelationGetPrimaryKeyIndex(table);
     table_close(table, NoLock);

@@ -3,6 +3,7 @@
 #include "shard_lookup.hpp"
 
 #include "guards.hpp"
+#include "relation_oids.hpp"
 #include "layout.hpp"
 
 namespace gencontrol {
@@ -34,9 +35,7 @@ void learn_shape(Layout layout) {
     TableShape learned;
     learned.layout = layout;
     bool epochs = layout == Layout::node_epochs;
-    Oid schema = get_namespace_oid("gencontrol", false);
-    learned.table = get_relname_relid(epochs ? "tenant_shards_stored" : "tenant_shards", schema);
-    if (!OidIsValid(learned.table)) elog(ERROR, "gencontrol: the table of tenant shards is missing");
+    learned.table = relation_oid(epochs ? "tenant_shards_stored" : "tenant_shards");
     Relation table = table_open(learned.table, AccessShareLock);
     learned.index = RelationGetPrimaryKeyIndex(table);
     table_close(table, NoLock);
