@@ -10,17 +10,6 @@ SET search_path = gencontrol, public;
 SELECT plan(5);
 
 \ir dblink_sessions.psql
-CREATE FUNCTION pg_temp.someone_waits() RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1 .. 200 LOOP
-        IF EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted) THEN
-            RETURN true;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-    RETURN false;
-END;
-$$;
 CREATE FUNCTION pg_temp.a_finishes() RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
     FOR i IN 1 .. 200 LOOP

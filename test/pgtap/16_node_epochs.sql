@@ -156,17 +156,6 @@ SELECT is((SELECT generation FROM tenant_shards WHERE id = '16020000000000000000
 -- wait PostgreSQL cannot see (the suite hung here on its second run in one database). The shard
 -- and the nodes are deleted at the end: a run leaves only tombstones.
 \ir dblink_sessions.psql
-CREATE FUNCTION pg_temp.someone_waits() RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-    FOR i IN 1 .. 200 LOOP
-        IF EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted) THEN
-            RETURN true;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-    RETURN false;
-END;
-$$;
 SELECT md5(clock_timestamp()::text || 'epoch') AS moving \gset
 SELECT pg_temp.unused_node_id(1604000) AS old_node, pg_temp.unused_node_id(1604000) + 1 AS new_node \gset
 SELECT dblink_connect('a', pg_temp.conninfo());
