@@ -398,12 +398,17 @@ CREATE FUNCTION gencontrol.require_primary(operation text) RETURNS void
 -- Generations: the C++ core.
 ------------------------------------------------------------------------------------------
 
+-- gen_attach is not SECURITY DEFINER: its common path (an existing shard under READ COMMITTED)
+-- writes the tables directly, naming every object by schema, and runs no SQL, so the definer
+-- switch and the search_path change were per-call overhead only. The SQL of its other paths
+-- (a new shard, a secondary to remove, the locked way) runs as the extension's owner with
+-- search_path pinned to pg_catalog, gencontrol, pg_temp, as a SECURITY DEFINER function's would
+-- (src/extension/statements.cpp); EXECUTE on it is the permission check.
 CREATE FUNCTION gencontrol.gen_attach(tenant gencontrol.tenant_shard_id, node bigint,
                                       min_generation integer DEFAULT NULL,
                                       stripe_size integer DEFAULT NULL)
     RETURNS integer
-    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE
-    SECURITY DEFINER SET search_path = pg_catalog, gencontrol, pg_temp;
+    AS 'MODULE_PATHNAME' LANGUAGE C VOLATILE;
 
 CREATE FUNCTION gencontrol.gen_detach(tenant gencontrol.tenant_shard_id)
     RETURNS void
@@ -1323,7 +1328,7 @@ COMMENT ON FUNCTION gencontrol.tenant_shard_id_hash_extended(gencontrol.tenant_s
 COMMENT ON FUNCTION gencontrol.tenant_shards_guard() IS
 'Trigger on tenant_shards_stored: refuses an update that lowers a shard''s current generation or moves it to another node without raising it, and any DELETE or TRUNCATE';
 COMMENT ON FUNCTION gencontrol.gen_attach(gencontrol.tenant_shard_id, bigint, integer, integer) IS
-'Attaches a tenant shard to a node (creating the shard if unknown) and returns its new generation: greatest(old + 1, min_generation). stripe_size is stored when the shard is created; for an existing shard it must be NULL or the stored one. Removes the node from the shard''s secondary locations. Commits durably even with synchronous_commit = off';
+'Attaches a tenant shard to a node (creating the shard if unknown) and returns its new generation: greatest(old + 1, min_generation). stripe_size is stored when the shard is created; for an existing shard it must be NULL or the stored one. Removes the node from the shard''s secondary locations. Commits durably even with synchronous_commit = off. Not SECURITY DEFINER: the SQL it runs on its rarer paths runs as the extension''s owner with a pinned search_path';
 COMMENT ON FUNCTION gencontrol.node_register(bigint, text, integer, text, integer, text, integer, text, integer, inet) IS
 'Registers a node. For a registered node it is idempotent when the HTTP and libpq addresses and ports are the stored ones (the zone and optional fields are then updated); other addresses are refused with 23505. A node bound with node_bind_role registers only as that role or a controller (42501)';
 COMMENT ON FUNCTION gencontrol.node_update(bigint, text, integer, text, integer, text) IS

@@ -37,6 +37,59 @@ Oid oid_for(char letter, Oid tenant_type) {
     pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: unknown parameter letter '") + letter + "'");
 }
 
+// What a SECURITY DEFINER function's SET clause pins; the same string, so that inside such a
+// function the check below finds it already in force.
+constexpr const char* kPinnedSearchPath = "pg_catalog, gencontrol, pg_temp";
+
+// The role the extension's SQL runs as: the owner of schema gencontrol, who installed the
+// extension and owns its functions and tables (what a SECURITY DEFINER function switches to).
+Oid extension_owner() {
+    Oid schema = get_namespace_oid("gencontrol", false);
+    HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
+    if (!HeapTupleIsValid(tuple)) elog(ERROR, "gencontrol: cache lookup failed for schema gencontrol");
+    Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
+    ReleaseSysCache(tuple);
+    return owner;
+}
+
+// Saved by enter_owner_context() for leave_owner_context(); entered is false when the caller
+// already runs as the owner with the pinned search_path (inside a SECURITY DEFINER function).
+struct OwnerContext {
+    bool entered = false;
+    int guc_level = 0;
+    Oid saved_user = InvalidOid;
+    int saved_security_context = 0;
+};
+
+// Runs inside pg::call. Does for one statement what fmgr_security_definer does for a call: the
+// owner as current user (SECURITY_LOCAL_USERID_CHANGE, so the SQL cannot SET ROLE back) and
+// search_path pinned at a new GUC nest level. Functions that are not SECURITY DEFINER because
+// their common path runs no SQL (gen_attach) get the same protection on the paths that do: the
+// caller's role needs no table privileges and the caller's search_path resolves nothing.
+// An error skips leave_owner_context(); the (sub)transaction abort that follows every error
+// restores the user and pops the GUC level, as it does for a SECURITY DEFINER function.
+OwnerContext enter_owner_context() {
+    Oid owner = extension_owner();
+    if (GetUserId() == owner && namespace_search_path != nullptr &&
+        strcmp(namespace_search_path, kPinnedSearchPath) == 0)
+        return {};
+    OwnerContext context;
+    context.entered = true;
+    GetUserIdAndSecContext(&context.saved_user, &context.saved_security_context);
+    SetUserIdAndSecContext(owner, context.saved_security_context | SECURITY_LOCAL_USERID_CHANGE);
+    context.guc_level = NewGUCNestLevel();
+    (void)set_config_option("search_path", kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                            false);
+    return context;
+}
+
+// Runs inside pg::call, after the statement succeeded.
+void leave_owner_context(const OwnerContext& context) {
+    if (!context.entered) return;
+    AtEOXact_GUC(true, context.guc_level);
+    SetUserIdAndSecContext(context.saved_user, context.saved_security_context);
+}
+
 }  // namespace
 
 Oid tenant_shard_id_type() {
@@ -76,6 +129,9 @@ SPIPlanPtr Statement::plan() {
 }
 
 std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_only, Snapshot snapshot) {
+    // Prepared and run as the owner: parse analysis resolves names (and a replan re-resolves them)
+    // with the search_path in force, so the plan must be made under the pinned one too.
+    OwnerContext context = pg::call([] { return enter_owner_context(); });
     SPIPlanPtr p = plan();
     const char* sql = sql_.c_str();
     return pg::call([&] {
@@ -84,6 +140,7 @@ std::uint64_t Statement::run(const Datum* values, const char* nulls, bool read_o
                                             read_only, false, 0)
                      : SPI_execute_plan(p, const_cast<Datum*>(values), nulls, read_only, 0);
         if (rc < 0) elog(ERROR, "gencontrol: SPI failed (%s) for: %s", SPI_result_code_string(rc), sql);
+        leave_owner_context(context);
         return static_cast<std::uint64_t>(SPI_processed);
     });
 }

@@ -1,7 +1,7 @@
 -- Invariant 6: nothing for PUBLIC; each role gets exactly its functions; no direct writes.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(33);
+SELECT plan(40);
 
 SELECT node_register(701, 'ps701', 9898, 'ps701', 6400);
 SELECT gen_attach('70100000000000000000000000000000', 701);
@@ -57,6 +57,44 @@ SELECT throws_ok($$INSERT INTO nodes (node_id, listen_http_addr, listen_http_por
 SELECT throws_ok($$DELETE FROM generation_log_entries$$, '42501', NULL, 'controller: no direct DELETE');
 SELECT throws_ok($$DELETE FROM re_attach_log$$, '42501', NULL, 'controller: no direct DELETE of re-attach history');
 RESET ROLE;
+
+-- gen_attach is not SECURITY DEFINER. The SQL of its rarer paths (a new shard's INSERT, the
+-- DELETE of a secondary location it attaches to) must still run as the extension's owner with
+-- the pinned search_path: a controller whose own path puts, before pg_catalog, a schema with a
+-- raising "=" on bigint (the DELETE's `node = $2`) and an enum named text (the INSERT's
+-- `'attach'::text`) neither needs table privileges nor gets either one used, and has its role and
+-- search_path back afterwards. Without that, each attach below fails (42501 or 'hijacked').
+CREATE SCHEMA gencontrol_pgtap_evil;
+GRANT USAGE ON SCHEMA gencontrol_pgtap_evil TO PUBLIC;
+CREATE FUNCTION gencontrol_pgtap_evil.hijacked(bigint, bigint) RETURNS boolean LANGUAGE plpgsql
+    AS $$BEGIN RAISE EXCEPTION 'hijacked: = (bigint, bigint)'; END$$;
+CREATE OPERATOR gencontrol_pgtap_evil.= (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = gencontrol_pgtap_evil.hijacked);
+CREATE TYPE gencontrol_pgtap_evil.text AS ENUM ('hijacked');
+SELECT gen_attach('70200000000000000000000000000000', 701);
+SELECT tenant_set_secondaries('70200000000000000000000000000000', '{702}');
+SET ROLE gencontrol_pgtap_ctl;
+SET LOCAL search_path = gencontrol_pgtap_evil, pg_catalog, gencontrol, public;
+-- Results are kept in psql variables: pgTAP's own SQL would resolve text to the enum too.
+SELECT gen_attach('70200000000000000000000000000000', 702) AS to_secondary \gset
+SELECT gen_attach('70300000000000000000000000000000', 701) AS new_shard \gset
+SELECT current_user AS user_after, current_setting('search_path') AS path_after \gset
+RESET ROLE;
+-- The owner itself (this superuser) with that path: only the pinned search_path protects it.
+SELECT gen_attach('70400000000000000000000000000000', 701) AS owner_new_shard \gset
+SET LOCAL search_path = gencontrol, public;
+SELECT is(:owner_new_shard, 1, 'owner, hostile search_path: gen_attach of a new shard resolves nothing on that path');
+SELECT is(:to_secondary, 2,
+          'controller, hostile search_path: gen_attach to a secondary location (its DELETE runs as the owner, pinned)');
+SELECT is(:new_shard, 1,
+          'controller, hostile search_path: gen_attach of a new shard (its INSERT runs as the owner, pinned)');
+SELECT is(:'user_after'::text, 'gencontrol_pgtap_ctl'::text, 'controller: gen_attach gives the role back');
+SELECT is(:'path_after'::text, 'gencontrol_pgtap_evil, pg_catalog, gencontrol, public'::text,
+          'controller: gen_attach gives the search_path back');
+SELECT is((SELECT count(*) FROM secondary_locations WHERE tenant = '70200000000000000000000000000000'), 0::bigint,
+          'the attach removed the secondary location');
+SELECT is((SELECT prosecdef FROM pg_proc
+            WHERE oid = 'gen_attach(tenant_shard_id, bigint, integer, integer)'::regprocedure), false,
+          'gen_attach is not SECURITY DEFINER (its common path runs no SQL)');
 
 SET ROLE gencontrol_pgtap_ro;
 SELECT is((SELECT generation FROM gen_inspect('70100000000000000000000000000000')), 3, 'reader: gen_inspect');
