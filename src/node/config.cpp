@@ -9,7 +9,7 @@ namespace gencontrol::node {
 
 const char* const kUsage =
     "usage: gencontrol-node --node-id N --workdir DIR --remote-storage DIR\n"
-    "         (--control-plane-api URL [--control-plane-token-file PATH] |\n"
+    "         (--control-plane-api URL [--control-plane-token-file PATH] [--control-plane-ca-file PATH] |\n"
     "          --control-plane-database-url CONNINFO | --no-generations)\n"
     "         [--listen HOST:PORT]   (default 127.0.0.1:9898)\n";
 
@@ -66,6 +66,8 @@ std::variant<NodeConfig, std::string> parse_flags(int argc, char** argv) {
             config.control_plane_database_url = value;
         } else if (name == "--control-plane-token-file") {
             config.control_plane_token_file = value;
+        } else if (name == "--control-plane-ca-file") {
+            config.control_plane_ca_file = value;
         } else {
             return "unknown flag " + std::string(name);
         }
@@ -78,6 +80,9 @@ std::variant<NodeConfig, std::string> parse_flags(int argc, char** argv) {
         return "exactly one of --control-plane-api and --control-plane-database-url is required "
                "(or --no-generations)";
     }
+    if (config.control_plane_api.empty() &&
+        (!config.control_plane_token_file.empty() || !config.control_plane_ca_file.empty()))
+        return "--control-plane-token-file and --control-plane-ca-file go with --control-plane-api";
     return config;
 }
 

@@ -17,6 +17,7 @@ struct NodeConfig {
     std::string control_plane_api;           // HTTP upcall API base, or empty
     std::string control_plane_database_url;  // libpq conninfo, or empty
     std::string control_plane_token_file;
+    std::string control_plane_ca_file;  // PEM CAs that verify an https control plane, or the system's
     bool no_generations = false;  // control runs only: behave as before generations
 };
 

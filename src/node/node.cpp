@@ -22,6 +22,7 @@ Status Node::open() {
         if (!config_.control_plane_api.empty()) {
             client::HttpClientOptions options;
             options.base_url = config_.control_plane_api;
+            options.ca_file = config_.control_plane_ca_file;
             if (!config_.control_plane_token_file.empty()) {
                 std::ifstream file(config_.control_plane_token_file);
                 if (!file) return Status::io_error("cannot read " + config_.control_plane_token_file);

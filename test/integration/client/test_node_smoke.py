@@ -4,6 +4,8 @@ after a validate), reads back, compacts, runs its deletions after validation, re
 generation with its data, and once superseded by another attachment deletes nothing (counted as
 dropped). Its store holds exactly the keys docs/design.md names, each layer matching its index.
 
+Also --control-plane-ca-file against a shim serving HTTPS (NodeTlsTest).
+
 Ports (this folder): PostgreSQL 15700-15709, shims 15720-15739, nodes 15740-15759.
 """
 import hashlib
@@ -18,9 +20,12 @@ import nodeproc
 from harness import ClusterTestCase, DATABASE
 from nodeproc import Node
 from shimproc import Shim
+from test_generation_clients import make_certificate, wait_for_tls
 
 SHIM_PORT = 15721
 NODE_PORT = 15740
+TLS_SHIM_PORT = 15723
+TLS_NODE_PORT = 15741
 TENANT = "072f1291a5310026820b2fe4b2968934-0102"
 TIMELINE = "de200bd42b49cc1814412c7e592dd6e9"
 
@@ -147,6 +152,51 @@ class NodeSmokeTest(ClusterTestCase):
         r = node.request("POST", self.timeline("checkpoint"), {})
         self.assertEqual(r.json(), {"remote_consistent_lsn": 1, "remote_consistent_lsn_visible": 1})
         self.assertIn(f"index_part.json-{g:08x}", self.remote_files())
+
+
+@unittest.skipUnless(nodeproc.available(), "build/gencontrol-node is not built")
+class NodeTlsTest(ClusterTestCase):
+    PORT = 15702
+
+    def registered(self, node_id):
+        with self.connect().cursor() as cur:
+            cur.execute("SELECT count(*) FROM gencontrol.nodes WHERE node_id = %s", (node_id,))
+            return cur.fetchone()[0]
+
+    def test_https_control_plane_through_its_ca_file(self):
+        """--control-plane-ca-file: the shim serves HTTPS under a self-signed certificate. The
+        control first: the node without the flag (the system's CAs) is refused at the handshake,
+        says so in its log, stays 503 and never registers. The same node with the certificate as
+        its CA file re-attaches (registering itself) and serves."""
+        certs = tempfile.mkdtemp(prefix="gencontrol-node-tls-")
+        self.addCleanup(shutil.rmtree, certs, True)
+        cert, key = make_certificate(certs, "shim")
+        shim = Shim("node-tls", TLS_SHIM_PORT, self.cluster.conninfo(DATABASE),
+                    args=["--tls-cert", cert, "--tls-key", key])
+        self.addCleanup(shim.stop)
+        shim.start(wait=False)
+        wait_for_tls(TLS_SHIM_PORT, cert)
+        api = f"https://127.0.0.1:{TLS_SHIM_PORT}/upcall/v1/"
+
+        untrusting = Node(7, TLS_NODE_PORT, os.path.join(certs, "node7"), os.path.join(certs, "remote"), certs,
+                          control_plane_api=api)
+        self.addCleanup(untrusting.stop)
+        untrusting.start(wait=False)
+        untrusting.wait_status()
+        deadline = time.monotonic() + 30
+        while "certificate" not in untrusting.log_tail().lower():
+            self.assertLess(time.monotonic(), deadline, untrusting.log_tail())
+            time.sleep(0.1)
+        self.assertEqual(untrusting.request("GET", f"/v1/tenant/{TENANT}").status, 503)
+        self.assertEqual(self.registered(7), 0)
+        untrusting.stop()
+
+        trusting = Node(7, TLS_NODE_PORT, os.path.join(certs, "node7"), os.path.join(certs, "remote"), certs,
+                        control_plane_api=api, args=["--control-plane-ca-file", cert])
+        self.addCleanup(trusting.stop)
+        trusting.start()
+        self.assertEqual(trusting.request("GET", f"/v1/tenant/{TENANT}").status, 404)
+        self.assertEqual(self.registered(7), 1)
 
 
 if __name__ == "__main__":
