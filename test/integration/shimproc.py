@@ -12,6 +12,8 @@ import http.client
 import json
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -161,6 +163,42 @@ class Shim:
 
 
 # --- Ed25519 keys and JWTs, made with the openssl command line ------------------------------
+
+
+# --- TLS ------------------------------------------------------------------------------------------
+def make_certificate(directory, name):
+    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made by openssl."""
+    cert, key = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", f"/CN=gencontrol-{name}",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
+
+
+def wait_for_tls(port, ca_file, timeout=15):
+    """Waits until a TLS handshake with the shim succeeds (its /status wait speaks plain HTTP)."""
+    deadline = time.monotonic() + timeout
+    context = ssl.create_default_context(cafile=ca_file)
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def start_tls_shim(name, port, database_url, directory):
+    """A shim serving HTTPS under a new self-signed certificate made in `directory`, started and
+    answering handshakes: (shim, its certificate). The caller stops it."""
+    cert, key = make_certificate(directory, name)
+    shim = Shim(name, port, database_url, args=["--tls-cert", cert, "--tls-key", key])
+    shim.start(wait=False)
+    wait_for_tls(port, cert)
+    return shim, cert
+
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

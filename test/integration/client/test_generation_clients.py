@@ -10,8 +10,6 @@ Ports (this folder): PostgreSQL 15700-15709, shims 15720-15739, nodes 15740-1575
 import json
 import os
 import shutil
-import socket
-import ssl
 import subprocess
 import time
 import unittest
@@ -19,37 +17,13 @@ import unittest
 from harness import ClusterTestCase, DATABASE
 import tempfile
 
-from shimproc import ROOT, Ed25519Key, Shim, tenant
+from shimproc import ROOT, Ed25519Key, Shim, make_certificate, start_tls_shim, tenant
 
 PROBE = os.path.join(ROOT, "build", "client_probe")
 SHIM_PORT = 15720
 BASE = f"http://127.0.0.1:{SHIM_PORT}/upcall/v1/"
 TLS_SHIM_PORT = 15722
 TLS_BASE = f"https://127.0.0.1:{TLS_SHIM_PORT}/upcall/v1/"
-
-
-def make_certificate(directory, name):
-    """A self-signed certificate for 127.0.0.1 (its own CA) and its key, made by openssl."""
-    cert, key = os.path.join(directory, f"{name}.crt"), os.path.join(directory, f"{name}.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", f"/CN=gencontrol-{name}",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
-
-
-def wait_for_tls(port, ca_file, timeout=15):
-    """Waits until a TLS handshake with the shim succeeds (its /status wait speaks plain HTTP)."""
-    deadline = time.monotonic() + timeout
-    context = ssl.create_default_context(cafile=ca_file)
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-                with context.wrap_socket(raw, server_hostname="127.0.0.1"):
-                    return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def probe_argv(transport, *args):
@@ -201,13 +175,9 @@ class GenerationClientsTest(ClusterTestCase):
         system's CAs), are refused at the handshake, retried, never answered."""
         certs = tempfile.mkdtemp(prefix="gencontrol-client-tls-")
         self.addCleanup(shutil.rmtree, certs, True)
-        cert, key = make_certificate(certs, "shim")
-        other_ca, _ = make_certificate(certs, "other")
-        shim = Shim("client-tls", TLS_SHIM_PORT, self.cluster.conninfo(DATABASE),
-                    args=["--tls-cert", cert, "--tls-key", key])
+        shim, cert = start_tls_shim("client-tls", TLS_SHIM_PORT, self.cluster.conninfo(DATABASE), certs)
         self.addCleanup(shim.stop)
-        shim.start(wait=False)
-        wait_for_tls(TLS_SHIM_PORT, cert)
+        other_ca, _ = make_certificate(certs, "other")
         https = ["--http", TLS_BASE, "--ca-file", cert]
 
         t = tenant(0xC301)

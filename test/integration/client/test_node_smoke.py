@@ -19,8 +19,7 @@ import unittest
 import nodeproc
 from harness import ClusterTestCase, DATABASE
 from nodeproc import Node
-from shimproc import Shim
-from test_generation_clients import make_certificate, wait_for_tls
+from shimproc import Shim, start_tls_shim
 
 SHIM_PORT = 15721
 NODE_PORT = 15740
@@ -170,12 +169,8 @@ class NodeTlsTest(ClusterTestCase):
         its CA file re-attaches (registering itself) and serves."""
         certs = tempfile.mkdtemp(prefix="gencontrol-node-tls-")
         self.addCleanup(shutil.rmtree, certs, True)
-        cert, key = make_certificate(certs, "shim")
-        shim = Shim("node-tls", TLS_SHIM_PORT, self.cluster.conninfo(DATABASE),
-                    args=["--tls-cert", cert, "--tls-key", key])
+        shim, cert = start_tls_shim("node-tls", TLS_SHIM_PORT, self.cluster.conninfo(DATABASE), certs)
         self.addCleanup(shim.stop)
-        shim.start(wait=False)
-        wait_for_tls(TLS_SHIM_PORT, cert)
         api = f"https://127.0.0.1:{TLS_SHIM_PORT}/upcall/v1/"
 
         untrusting = Node(7, TLS_NODE_PORT, os.path.join(certs, "node7"), os.path.join(certs, "remote"), certs,

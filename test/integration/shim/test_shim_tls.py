@@ -11,24 +11,14 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import tempfile
 import time
 import unittest
 
 from harness import ClusterTestCase, DATABASE
-from shimproc import Ed25519Key, Shim
+from shimproc import Ed25519Key, Shim, make_certificate
 
 PORT = 15482
-
-
-def make_certificate(directory, name):
-    cert = os.path.join(directory, f"{name}.crt")
-    key = os.path.join(directory, f"{name}.key")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-keyout", key, "-out", cert, "-days", "2", "-nodes", "-subj", f"/CN=gencontrol-{name}",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    return cert, key
 
 
 def client_context(ca_file):
