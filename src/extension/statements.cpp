@@ -8,6 +8,10 @@
 
 #include "guards.hpp"
 
+extern "C" {
+#include "storage/proc.h"
+}
+
 namespace gencontrol::spi {
 namespace {
 
@@ -41,14 +45,24 @@ Oid oid_for(char letter, Oid tenant_type) {
 // function the check below finds it already in force.
 constexpr const char* kPinnedSearchPath = "pg_catalog, gencontrol, pg_temp";
 
-// The role the extension's SQL runs as: the owner of schema gencontrol, who installed the
-// extension and owns its functions and tables (what a SECURITY DEFINER function switches to).
+// The role the extension's SQL runs as: the extension's owner, who created it (CREATE EXTENSION
+// needs a superuser) and so owns its functions and tables: the role a SECURITY DEFINER function
+// of it switches to. pg_extension has no syscache, so the row is read once per transaction.
 Oid extension_owner() {
-    Oid schema = get_namespace_oid("gencontrol", false);
-    HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(schema));
-    if (!HeapTupleIsValid(tuple)) elog(ERROR, "gencontrol: cache lookup failed for schema gencontrol");
-    Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
-    ReleaseSysCache(tuple);
+    static LocalTransactionId cached_in = InvalidLocalTransactionId;
+    static Oid cached_owner = InvalidOid;
+    if (cached_in == MyProc->lxid && OidIsValid(cached_owner)) return cached_owner;
+    Relation extensions = table_open(ExtensionRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("gencontrol"));
+    SysScanDesc scan = systable_beginscan(extensions, ExtensionNameIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    Oid owner = HeapTupleIsValid(tuple) ? reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner : InvalidOid;
+    systable_endscan(scan);
+    table_close(extensions, AccessShareLock);
+    if (!OidIsValid(owner)) elog(ERROR, "gencontrol: extension gencontrol is not installed in this database");
+    cached_in = MyProc->lxid;
+    cached_owner = owner;
     return owner;
 }
 

@@ -72,6 +72,9 @@ CREATE OPERATOR gencontrol_pgtap_evil.= (LEFTARG = bigint, RIGHTARG = bigint, FU
 CREATE TYPE gencontrol_pgtap_evil.text AS ENUM ('hijacked');
 SELECT gen_attach('70200000000000000000000000000000', 701);
 SELECT tenant_set_secondaries('70200000000000000000000000000000', '{702}');
+-- "The owner" is the extension's (pg_extension.extowner), whatever owns the schema meanwhile.
+SELECT nspowner::regrole AS schema_owner FROM pg_namespace WHERE nspname = 'gencontrol' \gset
+ALTER SCHEMA gencontrol OWNER TO gencontrol_pgtap_nobody;
 SET ROLE gencontrol_pgtap_ctl;
 SET LOCAL search_path = gencontrol_pgtap_evil, pg_catalog, gencontrol, public;
 -- Results are kept in psql variables: pgTAP's own SQL would resolve text to the enum too.
@@ -79,6 +82,7 @@ SELECT gen_attach('70200000000000000000000000000000', 702) AS to_secondary \gset
 SELECT gen_attach('70300000000000000000000000000000', 701) AS new_shard \gset
 SELECT current_user AS user_after, current_setting('search_path') AS path_after \gset
 RESET ROLE;
+ALTER SCHEMA gencontrol OWNER TO :"schema_owner";
 -- The owner itself (this superuser) with that path: only the pinned search_path protects it.
 SELECT gen_attach('70400000000000000000000000000000', 701) AS owner_new_shard \gset
 SET LOCAL search_path = gencontrol, public;
