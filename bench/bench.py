@@ -179,6 +179,11 @@ class Bench:
         self.psql("VACUUM (ANALYZE) gencontrol.tenant_shards_stored, gencontrol.nodes, gencontrol.generation_log_entries, "
                   "gencontrol.re_attach_log, "
                   "bench.plain_shards, bench.plain_nodes, bench.neon_tenant_shards, bench.neon_nodes")
+        # The load and VACUUM leave the kernel a few hundred MB of dirty file pages (VACUUM's ring
+        # buffer writes them out); written back 30 s later, they slowed whichever repetitions
+        # were running then (one attach run fell from about 5,200 to 3,700 tps while 230 MB drained).
+        # Flush them now, before anything is measured.
+        os.sync()
 
     def work(self, name):
         return os.path.join(WORK, name)
