@@ -9,6 +9,7 @@ guarantee tests (concurrency, crash, failover) 15500-15599; benchmarks 15600-156
 import os
 import sys
 import threading
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,3 +85,19 @@ class ClusterTestCase(unittest.TestCase):
         thread = threading.Thread(target=run, daemon=True)
         thread.start()
         return thread, outcome
+
+    def lock_wait(self, pid, thread=None, timeout=60):
+        """Waits until backend `pid` waits for a lock and returns the pids blocking it. With the
+        `thread` running its statement, None if that statement ends first; fails after `timeout` s."""
+        monitor = self.connect().cursor()
+        deadline = time.monotonic() + timeout
+        while thread is None or thread.is_alive():
+            monitor.execute("SELECT wait_event_type, pg_blocking_pids(pid) FROM pg_stat_activity WHERE pid = %s",
+                            (pid,))
+            wait_event_type, blockers = monitor.fetchone()
+            if wait_event_type == "Lock" and blockers:
+                return blockers
+            if time.monotonic() > deadline:
+                self.fail(f"backend {pid} never waited for a lock")
+            time.sleep(0.02)
+        return None

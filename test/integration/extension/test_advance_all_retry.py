@@ -21,7 +21,6 @@ committed the stored base generation was 2147483647 with one epoch on top: readi
 (tenant_shards, gen_inspect) failed with 22003 "integer out of range" (invariant 1: generations
 end at 2147483647, never past it), and this test failed there. With the re-check back it passes.
 """
-import time
 
 import psycopg2
 
@@ -35,21 +34,6 @@ NEW_SHARD = "a1000000000000000000000000000003"  # attached to node 3 inside the 
 
 class AdvanceAllRetryTest(ClusterTestCase):
     PORT = 15445
-
-    def blocked_by(self, pid, thread):
-        """Who `pid` waits for once it waits for a lock, or None if its statement ended first."""
-        monitor = self.connect().cursor()
-        deadline = time.monotonic() + 60
-        while thread.is_alive():
-            monitor.execute("SELECT wait_event_type, pg_blocking_pids(pid) FROM pg_stat_activity WHERE pid = %s",
-                            (pid,))
-            wait_event_type, blockers = monitor.fetchone()
-            if wait_event_type == "Lock" and blockers:
-                return blockers
-            if time.monotonic() > deadline:
-                self.fail(f"backend {pid} neither finished nor waited for a lock")
-            time.sleep(0.02)
-        return None
 
     def node_locks(self, pid):
         """{node: (mode, granted)} of the gencontrol node locks `pid` holds or waits for."""
@@ -71,7 +55,7 @@ class AdvanceAllRetryTest(ClusterTestCase):
 
         advancer, advancer_cur, advancer_pid = self.session(autocommit=False)
         advance_thread, advanced = self.in_thread(advancer_cur, "SELECT gen_advance_all(%s)", (MARGIN,))
-        self.assertEqual(self.blocked_by(advancer_pid, advance_thread), [holder_pid],
+        self.assertEqual(self.lock_wait(advancer_pid, advance_thread), [holder_pid],
                          "gen_advance_all waits for the re-attach of node 2")
         self.assertEqual(self.node_locks(advancer_pid), {1: ("ShareLock", True), 2: ("ShareLock", False)},
                          "... having read the node list and locked node 1: the window is open")
@@ -93,7 +77,7 @@ class AdvanceAllRetryTest(ClusterTestCase):
         _, re_attach_cur, re_attach_pid = self.session()
         re_attach_thread, re_attached = self.in_thread(
             re_attach_cur, "SELECT tenant::text, generation FROM gen_re_attach(3) WHERE mode = 'AttachedSingle'")
-        waited_for = self.blocked_by(re_attach_pid, re_attach_thread)
+        waited_for = self.lock_wait(re_attach_pid, re_attach_thread)
         advancer.commit()
         re_attach_thread.join(60)
         self.assertNotIn("error", re_attached, "the re-attach of node 3 completed")

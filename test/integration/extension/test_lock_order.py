@@ -103,16 +103,6 @@ class LockOrderTest(ClusterTestCase):
         self.assertEqual(sorted(results), list(range(1, len(results) + 1)), "no generation was skipped")
 
     # --- wait cycles ------------------------------------------------------------------------
-    def wait_until_waiting(self, pid):
-        monitor = self.connect().cursor()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            monitor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,))
-            if monitor.fetchone()[0] == "Lock":
-                return
-            time.sleep(0.02)
-        self.fail(f"backend {pid} never waited for a lock")
-
     def cycle_or_done(self, threads, pids):
         """Polls pg_blocking_pids (hard and soft blockers) until every thread is done, or until a
         cycle among `pids` is seen in five polls in a row; returns that cycle, or None."""
@@ -151,13 +141,13 @@ class LockOrderTest(ClusterTestCase):
 
         _, b_cur, b = self.session()
         b_thread, b_out = self.in_thread(b_cur, b_sql, (shard,))
-        self.wait_until_waiting(b)  # node 1 (and 3) locked; waits for the row
+        self.lock_wait(b)  # node 1 (and 3) locked; waits for the row
         _, t_cur, t = self.session()
         t_thread, t_out = self.in_thread(t_cur, "SELECT gen_attach(%s, 2)", (shard,))
-        self.wait_until_waiting(t)  # nodes 1 and 2 locked; waits for the row after B
+        self.lock_wait(t)  # nodes 1 and 2 locked; waits for the row after B
         _, r_cur, r = self.session()
         r_thread, r_out = self.in_thread(r_cur, "SELECT count(*) FROM gen_re_attach(2)")
-        self.wait_until_waiting(r)  # node 2 exclusively: waits for the mover and T
+        self.lock_wait(r)  # node 2 exclusively: waits for the mover and T
 
         mover.commit()  # B gets the row: the shard is on node 2 now
         threads, pids = [b_thread, t_thread, r_thread], {b, t, r}
@@ -216,7 +206,7 @@ class LockOrderTest(ClusterTestCase):
 
         b_conn, b_cur, b = self.session(autocommit=False)
         b_thread, b_out = self.in_thread(b_cur, "SELECT gen_attach(%s, 3)", (shard,))
-        self.wait_until_waiting(b)  # probed node 1, holds nodes 1 and 3, waits for the row
+        self.lock_wait(b)  # probed node 1, holds nodes 1 and 3, waits for the row
         admin.execute("SELECT array_agg(objid ORDER BY objid) FROM pg_locks "
                       "WHERE pid = %s AND locktype = 'object' AND classid = 'gencontrol.nodes'::regclass "
                       "AND granted", (b,))
@@ -243,12 +233,12 @@ class LockOrderTest(ClusterTestCase):
         p_thread, _ = self.in_thread(p_cur, "DO $$ BEGIN PERFORM pg_advisory_xact_lock_shared(%s); "
                                             "PERFORM 1 FROM gencontrol.nodes WHERE node_id = 1 FOR UPDATE; END $$",
                                      (key,))
-        self.wait_until_waiting(p)  # P: shared lock held, waits for Q's row
+        self.lock_wait(p)  # P: shared lock held, waits for Q's row
         _, e_cur, e = self.session()
         e_thread, _ = self.in_thread(e_cur, "SELECT pg_advisory_xact_lock(%s)", (key,))
-        self.wait_until_waiting(e)  # E: exclusive, waits for P
+        self.lock_wait(e)  # E: exclusive, waits for P
         q_thread, _ = self.in_thread(holder_cur, "SELECT pg_advisory_xact_lock_shared(%s)", (key,))
-        self.wait_until_waiting(q)  # Q: holding the row, queued behind E
+        self.lock_wait(q)  # Q: holding the row, queued behind E
 
         pids = {p, e, q}
         cycle = self.cycle_or_done([p_thread, e_thread, q_thread], pids)

@@ -43,14 +43,28 @@ def _http_get(port, path, timeout=3):
 
 
 def _stop_process(process, timeout=20):
+    """SIGTERM, then SIGKILL after `timeout`; then SIGKILL to whatever the process had started
+    that outlived it. The process started is `ip netns exec`/`runuser`, not Patroni itself: a
+    Patroni that was hung and resumed outlived the kill, reparented, and kept itself and its
+    PostgreSQL running after the test ended."""
     if process is None or process.poll() is not None:
         return
+    try:
+        descendants = psutil.Process(process.pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
     process.terminate()
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+    for child in descendants:
+        try:
+            child.kill()
+            child.wait(10)
+        except psutil.Error:
+            pass
 
 
 def _kill_leftovers(program, marker):

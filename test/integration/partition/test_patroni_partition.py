@@ -195,10 +195,6 @@ class PatroniMember:
 
     def stop(self):
         _stop_process(self.process, timeout=40)
-        # A Patroni that was hung and resumed can outlast the 40 s: the kill then reaches only
-        # the process started (ip netns exec, runuser), and Patroni, reparented, kept itself and
-        # its PostgreSQL running after the test ended.
-        _kill_leftovers("patroni", self.config_path)
         self.cluster.stop_if_running()
 
     def log_tail(self, lines=30):
