@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "generation.hpp"
+#include "serving/json_body.hpp"
 
 namespace gencontrol::http {
 namespace {
@@ -117,31 +118,11 @@ BodyShape scan_shape(std::string_view body) {
     return shape;
 }
 
-void check_depth(const BodyShape& shape) {
-    if (shape.depth > kMaxJsonDepth)
-        throw FieldError{{400, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth)}};
-}
-
 json parse_body(std::string_view body) {
-    check_depth(scan_shape(body));
-    json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded()) {
-        // Parse again only to learn where it broke: the error path may be slow, the happy path not.
-        try {
-            json ignored = json::parse(body);
-            (void)ignored;
-        } catch (const json::parse_error& e) {
-            std::string what = e.what();
-            // nlohmann prefixes "[json.exception.parse_error.101] "; the reader needs only the
-            // rest.
-            if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-            throw FieldError{{400, "malformed JSON: " + what}};
-        } catch (const std::exception&) {
-        }
-        throw FieldError{{400, "malformed JSON"}};
-    }
-    if (!doc.is_object()) throw FieldError{{400, "the request body must be a JSON object"}};
-    return doc;
+    serving::JsonBody parsed = serving::parse_json_body(body, kMaxJsonDepth);
+    if (!parsed.error.empty()) throw FieldError{{400, std::move(parsed.error)}};
+    if (!parsed.doc.is_object()) throw FieldError{{400, "the request body must be a JSON object"}};
+    return std::move(parsed.doc);
 }
 
 // A present, non-null member, or nullptr.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "requests.hpp"
+#include "serving/json_body.hpp"
 
 namespace gencontrol::http {
 
@@ -23,8 +24,9 @@ Parsed<InspectRequest> parse_inspect_request(std::string_view body);
 Parsed<ImportStatusQuery> parse_import_status_query(std::string_view body);
 Parsed<ImportStatusUpdate> parse_import_status_update(std::string_view body);
 
-// JSON nesting a request body may have: deeper is refused before any tree is built.
-inline constexpr std::size_t kMaxJsonDepth = 64;
+// JSON nesting a request body may have: deeper is refused (serving/json_body.hpp, shared with
+// gencontrol-node); a validate body's depth is also checked from its bytes before the fast path.
+inline constexpr std::size_t kMaxJsonDepth = serving::kMaxJsonDepth;
 
 std::string format_re_attach_response(const std::vector<ReAttachTenant>& tenants);
 std::string format_validate_response(const std::vector<ValidateResult>& tenants);

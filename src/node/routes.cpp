@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gencontrol/remote_layout.hpp"
+#include "serving/json_body.hpp"
 #include "log.hpp"
 #include "tenant_shard_id.hpp"
 
@@ -50,25 +51,27 @@ std::vector<std::string_view> split_path(std::string_view path) {
     return parts;
 }
 
-std::optional<json> parse_body(const serving::Request& request) {
-    if (request.body.empty()) return json::object();
-    auto body = json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return std::nullopt;
+// A request's body as a JSON object (an empty body reads as {}), or why not: see
+// serving/json_body.hpp for what the shim and the node both refuse.
+serving::JsonBody parse_body(const serving::Request& request) {
+    if (request.body.empty()) return {json::object(), {}};
+    serving::JsonBody body = serving::parse_json_body(request.body);
+    if (body.error.empty() && !body.doc.is_object()) body.error = "the request body must be a JSON object";
     return body;
 }
 
 serving::Reply location_config(Node& node, const std::string& id, const serving::Request& request) {
-    auto body = parse_body(request);
-    if (!body) return error(400, "body is not a JSON object");
-    if (!body->contains("mode") || !(*body)["mode"].is_string())
-        return error(400, "mode: a string is required");
-    auto mode = parse_mode((*body)["mode"].get<std::string>());
+    auto parsed = parse_body(request);
+    if (!parsed.error.empty()) return error(400, parsed.error);
+    const json& body = parsed.doc;
+    if (!body.contains("mode") || !body["mode"].is_string()) return error(400, "mode: a string is required");
+    auto mode = parse_mode(body["mode"].get<std::string>());
     if (!mode)
         return error(400,
                      "mode: not one of AttachedSingle, AttachedMulti, AttachedStale, Secondary, Detached");
     std::optional<Generation> generation;
-    if (body->contains("generation") && !(*body)["generation"].is_null()) {
-        const auto& g = (*body)["generation"];
+    if (body.contains("generation") && !body["generation"].is_null()) {
+        const auto& g = body["generation"];
         if (!g.is_number_unsigned() || g.get<std::uint64_t>() < 1 || g.get<std::uint64_t>() > 0x7fffffff) {
             return error(400, "generation: an integer 1..2147483647 is required");
         }
@@ -103,12 +106,12 @@ serving::Reply timeline_route(Node& node, const std::string& id, std::string tim
     if (!shard) return error(404, "tenant shard " + id + " is not held here");
     std::string_view method = request.method;
     if (action == "write" && method == "POST") {
-        auto body = parse_body(request);
-        if (!body || !body->contains("records") || !(*body)["records"].is_array()) {
-            return error(400, "records: an array is required");
-        }
+        auto parsed = parse_body(request);
+        if (!parsed.error.empty()) return error(400, parsed.error);
+        const json& body = parsed.doc;
+        if (!body.contains("records") || !body["records"].is_array()) return error(400, "records: an array is required");
         std::vector<std::pair<std::string, std::string>> records;
-        for (const auto& r : (*body)["records"]) {
+        for (const auto& r : body["records"]) {
             if (!r.is_object() || !r.contains("key") || !r["key"].is_string() || !r.contains("value") ||
                 !r["value"].is_string()) {
                 return error(400, "records: each needs a string key and a string value");
@@ -164,12 +167,13 @@ serving::Reply route(Node& node, const serving::Request& request) {
     }
     if (parts.size() == 3 && parts[1] == "deletion_queue" && parts[2] == "flush") {
         if (method != "POST") return error(405, "method not allowed");
-        auto body = parse_body(request);
-        if (!body) return error(400, "body is not a JSON object");
+        auto parsed = parse_body(request);
+        if (!parsed.error.empty()) return error(400, parsed.error);
+        const json& body = parsed.doc;
         bool execute = true;
-        if (body->contains("execute")) {
-            if (!(*body)["execute"].is_boolean()) return error(400, "execute: a boolean is required");
-            execute = (*body)["execute"].get<bool>();
+        if (body.contains("execute")) {
+            if (!body["execute"].is_boolean()) return error(400, "execute: a boolean is required");
+            execute = body["execute"].get<bool>();
         }
         if (Status s = node.flush_deletions(execute); !s.is_ok()) return from_status(s);
         auto c = node.deletion_counters();

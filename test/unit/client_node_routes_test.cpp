@@ -141,6 +141,23 @@ TEST_F(NodeRoutes, Errors) {
     EXPECT_EQ(call_json("GET", tenant_path(), nullptr)["generation"], nullptr);
 }
 
+// Bodies are read as the shim reads them (serving/json_body.hpp): a member named twice, or
+// nesting past 64, is 400 with its reason, and nothing is applied.
+TEST_F(NodeRoutes, AmbiguousOrDeepBodiesAreRefusedWithTheirReason) {
+    ASSERT_TRUE(node_->start_up().is_ok());
+    auto twice = call("PUT", tenant_path() + "/location_config",
+                      R"({"mode": "AttachedSingle", "generation": 5, "mode": "Detached"})");
+    EXPECT_EQ(twice.status, 400);
+    EXPECT_EQ(json::parse(twice.body)["msg"], R"(duplicate member "mode" in one JSON object)") << twice.body;
+    EXPECT_EQ(call("GET", tenant_path()).status, 404);  // not attached
+    auto deep = call("POST", "/v1/deletion_queue/flush",
+                     R"({"execute": true, "x": )" + std::string(100'000, '[') + std::string(100'000, ']') + "}");
+    EXPECT_EQ(deep.status, 400);
+    EXPECT_EQ(json::parse(deep.body)["msg"], "JSON nested deeper than 64 levels") << deep.body;
+    auto list = call("PUT", tenant_path() + "/location_config", "[]");
+    EXPECT_EQ(json::parse(list.body)["msg"], "the request body must be a JSON object") << list.body;
+}
+
 // A 500 carries its reason to the access log (Reply::log_message), not only to the client.
 TEST_F(NodeRoutes, ServerErrorsAreLoggedWithTheirReason) {
     ASSERT_TRUE(node_->start_up().is_ok());

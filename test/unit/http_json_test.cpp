@@ -496,6 +496,33 @@ TEST(HostileBodies, NestingDeeperThan64IsRefusedWithoutRecursion) {
     EXPECT_FALSE(parse_validate_request(R"({"tenants": [], "x": )" + over + "}").value);
 }
 
+TEST(HostileBodies, AMemberNamedTwiceIsRefusedOnEveryRoute) {
+    // A proxy or log reader that keeps the first copy would see another request than the one
+    // acted on; serde refuses these for Neon's services too.
+    const std::string tenant = json_string(kTenant);
+    for (auto parsed_error :
+         {parse_validate_request(validate_body(R"({"id": )" + tenant + R"(, "gen": 1, "gen": 2})")).error,
+          parse_validate_request(R"({"tenants": [], "tenants": [{"id": )" + tenant + R"(, "gen": 1}]})").error,
+          parse_attach_hook_request(R"({"tenant_shard_id": )" + tenant + R"(, "node_id": 1, "node_id": 2})").error,
+          parse_re_attach_request(R"({"node_id": 2, "register": {"node_id": 2, "node_id": 3}})").error,
+          parse_inspect_request(R"({"tenant_shard_id": )" + tenant + R"(, "tenant_shard_id": "x"})").error}) {
+        EXPECT_EQ(parsed_error.status, 400);
+        EXPECT_EQ(parsed_error.message.rfind("duplicate member ", 0), 0u) << parsed_error.message;
+    }
+    // Two entries each with their own id and gen are, of course, fine.
+    auto two = parse_validate_request(validate_body(entry(tenant, "1") + ", " + entry(tenant, "2")));
+    ASSERT_TRUE(two.value);
+    EXPECT_EQ(two.value->tenants.size(), 2u);
+}
+
+TEST(HostileBodies, NestingLimitHoldsOnTheTreeParsersRoutes) {
+    const std::string head = R"({"tenant_shard_id": ")" + std::string(kTenant) + R"(", "x": )";
+    EXPECT_TRUE(parse_inspect_request(head + std::string(63, '[') + std::string(63, ']') + "}").value);
+    auto over = parse_inspect_request(head + std::string(64, '[') + std::string(64, ']') + "}");
+    ASSERT_FALSE(over.value);
+    EXPECT_EQ(over.error.message, "JSON nested deeper than 64 levels");
+}
+
 TEST(HostileBodies, RefusalsNameContainersInsteadOfPrintingThem) {
     auto parsed = parse_re_attach_request(R"({"node_id": [[[[1]]]]})");
     ASSERT_FALSE(parsed.value);

@@ -212,6 +212,27 @@ class ShimFrontDoorTest(ClusterTestCase):
         self.assertFalse(self.shard_exists(tenant(901)))
         self.assertAliveWithin(self.shim)
 
+    def test_a_member_named_twice_is_400_and_applies_nothing(self):
+        # A proxy, WAF or log reader that keeps the first copy would see node 1 where the shim
+        # (which kept the last, before) attached to node 2.
+        other = 9031
+        for path, body in [
+            ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_id": %d}' % (tenant(903), NODE, NODE)),
+            ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_\\u0069d": %d}' % (tenant(903), NODE, NODE)),
+            ("/upcall/v1/validate", '{"tenants": [{"id": "%s", "gen": 1, "gen": 2}]}' % tenant(903)),
+            ("/upcall/v1/re-attach", json.dumps({"node_id": other, "register": dict(REGISTER, node_id=other)})
+             [:-1] + ', "register": null}'),
+        ]:
+            response = self.shim.post(path, raw=body.encode())
+            self.assertEqual(response.status, 400, (path, body, response))
+            self.assertRegex(response.json()["msg"], r'^duplicate member "(node_id|gen|register)" in one JSON object$')
+        self.assertFalse(self.shard_exists(tenant(903)))
+        self.assertEqual(self.sql("SELECT count(*) FROM gencontrol.nodes WHERE node_id = %s", other)[0][0], 0)
+        # Control: the same bodies without the second copy are applied.
+        self.assertEqual(self.shim.post("/debug/v1/attach-hook", {"tenant_shard_id": tenant(903), "node_id": NODE}).status, 200)
+        self.assertTrue(self.shard_exists(tenant(903)))
+        self.assertAliveWithin(self.shim)
+
     def test_a_1000001_entry_validate_is_refused_without_building_it(self):
         entry = '{"id":"%s","gen":1}' % tenant(902)
         body = ('{"tenants":[' + ",".join([entry] * 1_000_001) + "]}").encode()
