@@ -74,9 +74,15 @@ bool has_obs_fold(std::string_view data) {
     return false;
 }
 
-// The framing rules Beast leaves to us (it accepts an equal repeated Content-Length and
-// Transfer-Encoding codings other than chunked); returns the refusal, empty when the head is fine.
-std::string framing_error(const http::fields& fields) {
+// The rules for a request head that Beast leaves to us; returns the refusal, empty when the head
+// is fine. Framing: Beast accepts an equal repeated Content-Length and Transfer-Encoding codings
+// other than chunked. Fields read once: RFC 9112 wants exactly one Host on HTTP/1.1, and two
+// Authorization fields would let a proxy check one token while a program acts on the other.
+std::string head_error(const http::request_header<>& fields) {
+    auto hosts = fields.count(http::field::host);
+    if (hosts > 1) return "repeated Host";
+    if (hosts == 0 && fields.version() >= 11) return "missing Host (HTTP/1.1 requires one)";
+    if (fields.count(http::field::authorization) > 1) return "repeated Authorization";
     auto lengths = fields.count(http::field::content_length);
     auto encodings = fields.count(http::field::transfer_encoding);
     if (lengths > 1) return "repeated Content-Length";
@@ -302,7 +308,7 @@ private:
     void on_head() {
         const auto& message = head_->get();
         fill_request(message);
-        if (auto why = framing_error(message); !why.empty()) return refuse(core_reply(400, why));
+        if (auto why = head_error(message); !why.empty()) return refuse(core_reply(400, why));
         keep_alive_ = message.keep_alive();
         head_only_ = message.method() == http::verb::head;
         auto length = head_->content_length();

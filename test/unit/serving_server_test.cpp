@@ -204,6 +204,11 @@ TEST_F(CoreTest, EverySmugglingVariantIs400ClosesAndRunsNothing) {
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n 2\r\n\r\nab" + hidden,
         "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\nab" + hidden,
         "POST /a HTTP/1.1\nHost: x\nContent-Length: 2\n\nab" + hidden,
+        // Fields a proxy and the program must read alike: one Host (RFC 9112), one Authorization.
+        "POST /a HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 2\r\n\r\nab" + hidden,
+        "POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nab" + hidden,
+        "POST /a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\nContent-Length: "
+        "2\r\n\r\nab" + hidden,
     };
     for (const auto& variant : variants) {
         bool closed = false;
@@ -212,6 +217,15 @@ TEST_F(CoreTest, EverySmugglingVariantIs400ClosesAndRunsNothing) {
         EXPECT_TRUE(closed) << variant;
     }
     EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(CoreTest, HostIsRequiredOnlyFromHttp11) {
+    EXPECT_EQ(exchange("GET /a HTTP/1.0\r\n\r\n").body, "GET /a 0");  // HTTP/1.0 has no Host rule
+    Answer missing = exchange("GET /a HTTP/1.1\r\n\r\n");
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_NE(missing.body.find("missing Host"), std::string::npos) << missing.body;
+    EXPECT_EQ(exchange("GET /a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n\r\n").body, "GET /a 0");
+    EXPECT_EQ(handled_, 2);
 }
 
 TEST_F(CoreTest, HeadPhaseRefusesBeforeTheBodyIsRead) {

@@ -217,20 +217,20 @@ class ShimFrontDoorTest(ClusterTestCase):
         # (which kept the last, before) attached to node 2.
         other = 9031
         for path, body in [
-            ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_id": %d}' % (tenant(903), NODE, NODE)),
-            ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_\\u0069d": %d}' % (tenant(903), NODE, NODE)),
-            ("/upcall/v1/validate", '{"tenants": [{"id": "%s", "gen": 1, "gen": 2}]}' % tenant(903)),
+            ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_id": %d}' % (tenant(905), NODE, NODE)),
+            ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_\\u0069d": %d}' % (tenant(905), NODE, NODE)),
+            ("/upcall/v1/validate", '{"tenants": [{"id": "%s", "gen": 1, "gen": 2}]}' % tenant(905)),
             ("/upcall/v1/re-attach", json.dumps({"node_id": other, "register": dict(REGISTER, node_id=other)})
              [:-1] + ', "register": null}'),
         ]:
             response = self.shim.post(path, raw=body.encode())
             self.assertEqual(response.status, 400, (path, body, response))
             self.assertRegex(response.json()["msg"], r'^duplicate member "(node_id|gen|register)" in one JSON object$')
-        self.assertFalse(self.shard_exists(tenant(903)))
+        self.assertFalse(self.shard_exists(tenant(905)))
         self.assertEqual(self.sql("SELECT count(*) FROM gencontrol.nodes WHERE node_id = %s", other)[0][0], 0)
         # Control: the same bodies without the second copy are applied.
-        self.assertEqual(self.shim.post("/debug/v1/attach-hook", {"tenant_shard_id": tenant(903), "node_id": NODE}).status, 200)
-        self.assertTrue(self.shard_exists(tenant(903)))
+        self.assertEqual(self.shim.post("/debug/v1/attach-hook", {"tenant_shard_id": tenant(905), "node_id": NODE}).status, 200)
+        self.assertTrue(self.shard_exists(tenant(905)))
         self.assertAliveWithin(self.shim)
 
     def test_a_1000001_entry_validate_is_refused_without_building_it(self):
@@ -267,6 +267,11 @@ class ShimFrontDoorTest(ClusterTestCase):
             lambda h: status + b"Transfer-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(h) + h,
             lambda h: status + b"Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + h,
             lambda h: status + b"Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + h,
+            # Fields a proxy and the shim must read alike: one Host (RFC 9112), one Authorization.
+            lambda h: status + b"Host: other\r\nContent-Length: %d\r\n\r\n" % len(h) + h,
+            lambda h: b"GET /status HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % len(h) + h,
+            lambda h: status + b"Authorization: Bearer a\r\nAuthorization: Bearer b\r\nContent-Length: %d\r\n\r\n"
+            % len(h) + h,
         ]
         for i, variant in enumerate(variants):
             data, closed = raw_exchange(self.SHIM_PORT, variant(hidden(i)))
