@@ -27,9 +27,11 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 status=0
+# Each step's heading says when it started (seconds since make test began, set-up included), so a
+# run's log shows where its minutes went: make test should stay under 15 minutes on 2 cores.
 step() {
   echo
-  echo "==> $*"
+  echo "==> [${SECONDS} s] $*"
 }
 
 step "unit tests (ctest)"
@@ -81,5 +83,6 @@ else
 fi
 
 echo
+echo "make test: ${SECONDS} s in all"
 if [[ $status -eq 0 ]]; then echo "make test: all suites passed"; else echo "make test: FAILED"; fi
 exit $status
