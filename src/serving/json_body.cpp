@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace gencontrol::serving {
@@ -16,12 +17,27 @@ struct Refused {
     std::string why;
 };
 
-// A member name for a message: at most 60 bytes, cut on a UTF-8 boundary.
+// The first bytes of text, at most `limit` of them, cut on a UTF-8 boundary; whether it was cut.
+std::pair<std::string, bool> head_of(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) return {std::string(text), false};
+    std::size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    return {std::string(text.substr(0, cut)), true};
+}
+
+// A member name for a message: quoted, at most 57 bytes of it.
 std::string quoted_name(const std::string& name) {
-    if (name.size() <= 60) return json(name).dump(-1, ' ', false, json::error_handler_t::replace);
-    std::size_t cut = 57;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
-    return json(name.substr(0, cut)).dump(-1, ' ', false, json::error_handler_t::replace) + "...";
+    auto [head, cut] = head_of(name, 57);
+    return json(head).dump(-1, ' ', false, json::error_handler_t::replace) + (cut ? "..." : "");
+}
+
+// nlohmann's message ends with the token it last read ("last read: '...'"), which can be as long
+// as the body: a refusal must not hand a megabyte string back, nor write it to the log.
+std::string parse_error_message(std::string what) {
+    // nlohmann prefixes "[json.exception.parse_error.101] "; the reader needs only the rest.
+    if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
+    auto [head, cut] = head_of(what, 200);
+    return "malformed JSON: " + head + (cut ? "..." : "");
 }
 
 }  // namespace
@@ -55,10 +71,7 @@ JsonBody parse_json_body(std::string_view body, std::size_t max_depth) {
     } catch (const Refused& r) {
         return {json(json::value_t::discarded), r.why};
     } catch (const json::parse_error& e) {
-        std::string what = e.what();
-        // nlohmann prefixes "[json.exception.parse_error.101] "; the reader needs only the rest.
-        if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
-        return {json(json::value_t::discarded), "malformed JSON: " + what};
+        return {json(json::value_t::discarded), parse_error_message(e.what())};
     }
 }
 

@@ -63,3 +63,22 @@ TEST(JsonBody, MalformedInputSaysWhere) {
     EXPECT_EQ(parse_json_body("").error.rfind("malformed JSON: ", 0), 0u);
     EXPECT_EQ(parse_json_body("{} {}").error.rfind("malformed JSON: ", 0), 0u);
 }
+
+TEST(JsonBody, AMalformedLongTokenIsNotEchoedWhole) {
+    // nlohmann quotes the token it last read; here a megabyte string with a lone surrogate.
+    std::string body = R"({"tenants": ")" + std::string(1'000'000, 'A') + R"(\ud800"})";
+    auto parsed = parse_json_body(body);
+    EXPECT_EQ(parsed.error.rfind("malformed JSON: parse error at line 1, column ", 0), 0u) << parsed.error.substr(0, 300);
+    EXPECT_LE(parsed.error.size(), 16u + 200u + 3u);
+    EXPECT_EQ(parsed.error.substr(parsed.error.size() - 3), "...");
+    // A cut never splits a UTF-8 sequence: the message stays valid UTF-8 for any byte offset.
+    for (int pad = 0; pad < 2; ++pad) {
+        std::string accents(static_cast<std::size_t>(pad), 'x');
+        for (int i = 0; i < 300; ++i) accents += "\xc3\xa9";
+        auto cut = parse_json_body(R"({"a": ")" + accents + "\x01\"}");
+        ASSERT_EQ(cut.error.rfind("malformed JSON: ", 0), 0u);
+        EXPECT_EQ(cut.error.substr(cut.error.size() - 3), "...");
+        EXPECT_NO_THROW(nlohmann::json(cut.error).dump(-1, ' ', false, nlohmann::json::error_handler_t::strict))
+            << "pad " << pad;
+    }
+}

@@ -233,6 +233,15 @@ class ShimFrontDoorTest(ClusterTestCase):
         self.assertTrue(self.shard_exists(tenant(905)))
         self.assertAliveWithin(self.shim)
 
+    def test_a_malformed_megabyte_token_is_not_echoed_back(self):
+        # The parser's message quotes the token it last read; before, the whole megabyte came back.
+        body = b'{"tenants": "' + b"A" * 1_000_000 + b'\\ud800"}'
+        response = self.shim.post("/upcall/v1/validate", raw=body)
+        self.assertEqual(response.status, 400)
+        self.assertTrue(response.json()["msg"].startswith("malformed JSON: parse error"), response.json()["msg"][:200])
+        self.assertLess(len(response.body), 512)
+        self.assertAliveWithin(self.shim)
+
     def test_a_1000001_entry_validate_is_refused_without_building_it(self):
         entry = '{"id":"%s","gen":1}' % tenant(902)
         body = ('{"tenants":[' + ",".join([entry] * 1_000_001) + "]}").encode()
