@@ -2,7 +2,6 @@
 # Builds the libFuzzer target over the shim's request parsing with clang (ASan + UBSan) in its own
 # build directory, and runs it for a bounded time. Any crash or sanitizer report fails the run.
 #   scripts/fuzz.sh [SECONDS]   default 20 (or $GENCONTROL_FUZZ_SECONDS); `make fuzz` passes a longer time
-#   scripts/fuzz.sh build       only build the target (make test builds it in the background first)
 set -euo pipefail
 
 seconds="${1:-${GENCONTROL_FUZZ_SECONDS:-20}}"
@@ -18,10 +17,6 @@ flags="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefin
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Debug -DGENCONTROL_FUZZ=ON \
   -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
 cmake --build "$build" --target fuzz_requests -j"$(nproc)" >/dev/null
-if [[ $seconds == build ]]; then
-  echo "fuzz: fuzz_requests built in $build"
-  exit 0
-fi
 
 # libFuzzer adds what it finds to the first corpus directory: a scratch copy keeps the seeds clean.
 work="$build/corpus"
