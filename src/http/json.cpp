@@ -12,6 +12,7 @@
 
 #include "generation.hpp"
 #include "serving/json_body.hpp"
+#include "serving/text.hpp"
 
 namespace gencontrol::http {
 namespace {
@@ -40,11 +41,9 @@ std::string shown(const json& value) {
     if (value.is_array()) return "an array";
     if (value.is_string()) {
         const auto& text = value.get_ref<const std::string&>();
-        if (text.size() > 80) {
-            std::size_t cut = 77;
-            while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // UTF-8 boundary
-            return json(text.substr(0, cut)).dump(-1, ' ', false, json::error_handler_t::replace) + "...";
-        }
+        if (text.size() > 80)
+            return json(std::string(serving::utf8_prefix(text, 77))).dump(-1, ' ', false, json::error_handler_t::replace) +
+                   "...";
     }
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -12,6 +12,7 @@
 #include "health_routes.hpp"
 #include "import_routes.hpp"
 #include "serving/log.hpp"
+#include "serving/text.hpp"
 #include "upcall_routes.hpp"
 
 namespace gencontrol::http {
@@ -40,11 +41,6 @@ constexpr Route kRoutes[] = {
     {"GET", "/metrics", Access::open, metrics_route},
 };
 
-std::string shorten(std::string_view text) {
-    if (text.size() <= 120) return std::string(text);
-    return std::string(text.substr(0, 117)) + "...";
-}
-
 // What the head phase learnt, for handle().
 struct Admitted {
     const Route* route = nullptr;
@@ -63,9 +59,9 @@ std::variant<Admitted, Reply> admit(const serving::Request& request, const JwtVe
         allowed += route.method;
         if (route.method == method) match = &route;
     }
-    if (allowed.empty()) return error_reply(404, fmt::format("no route for {}", shorten(request.path)));
+    if (allowed.empty()) return error_reply(404, fmt::format("no route for {}", serving::shortened(request.path, 120)));
     if (!match) {
-        Reply reply = error_reply(405, fmt::format("{} does not accept {}", request.path, shorten(request.method)));
+        Reply reply = error_reply(405, fmt::format("{} does not accept {}", request.path, serving::shortened(request.method, 120)));
         reply.headers.emplace_back("Allow", allowed);
         return reply;
     }

@@ -4,8 +4,9 @@
 #include <fmt/format.h>
 
 #include <unordered_set>
-#include <utility>
 #include <vector>
+
+#include "serving/text.hpp"
 
 namespace gencontrol::serving {
 namespace {
@@ -17,18 +18,11 @@ struct Refused {
     std::string why;
 };
 
-// The first bytes of text, at most `limit` of them, cut on a UTF-8 boundary; whether it was cut.
-std::pair<std::string, bool> head_of(std::string_view text, std::size_t limit) {
-    if (text.size() <= limit) return {std::string(text), false};
-    std::size_t cut = limit;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-    return {std::string(text.substr(0, cut)), true};
-}
-
-// A member name for a message: quoted, at most 57 bytes of it.
+// A member name for a message: quoted, whole up to 60 bytes, else its first 57 and "...".
 std::string quoted_name(const std::string& name) {
-    auto [head, cut] = head_of(name, 57);
-    return json(head).dump(-1, ' ', false, json::error_handler_t::replace) + (cut ? "..." : "");
+    std::string_view head = name.size() <= 60 ? std::string_view(name) : utf8_prefix(name, 57);
+    return json(std::string(head)).dump(-1, ' ', false, json::error_handler_t::replace) +
+           (head.size() < name.size() ? "..." : "");
 }
 
 // nlohmann's message ends with the token it last read ("last read: '...'"), which can be as long
@@ -36,8 +30,7 @@ std::string quoted_name(const std::string& name) {
 std::string parse_error_message(std::string what) {
     // nlohmann prefixes "[json.exception.parse_error.101] "; the reader needs only the rest.
     if (auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
-    auto [head, cut] = head_of(what, 200);
-    return "malformed JSON: " + head + (cut ? "..." : "");
+    return "malformed JSON: " + shortened(what, 203);
 }
 
 }  // namespace

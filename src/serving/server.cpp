@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serving/log.hpp"
+#include "serving/text.hpp"
 
 namespace gencontrol::serving {
 namespace {
@@ -59,9 +60,9 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
+// Paths and methods in log lines: whole up to 120 bytes.
 std::string shorten(std::string_view text) {
-    if (text.size() <= 120) return std::string(text);
-    return std::string(text.substr(0, 117)) + "...";
+    return shortened(text, 120);
 }
 
 // Obsolete line folding (a header line that starts with a space or tab) in the head that `data`

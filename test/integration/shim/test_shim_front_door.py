@@ -213,8 +213,8 @@ class ShimFrontDoorTest(ClusterTestCase):
         self.assertAliveWithin(self.shim)
 
     def test_a_member_named_twice_is_400_and_applies_nothing(self):
-        # A proxy, WAF or log reader that keeps the first copy would see node 1 where the shim
-        # (which kept the last, before) attached to node 2.
+        # A proxy, WAF or log reader that keeps the first copy of a member would see another
+        # request than the shim, which kept the last copy before; now neither copy is acted on.
         other = 9031
         for path, body in [
             ("/debug/v1/attach-hook", '{"tenant_shard_id": "%s", "node_id": %d, "node_id": %d}' % (tenant(905), NODE, NODE)),
