@@ -32,7 +32,10 @@ namespace gencontrol {
 // ordered too (one shard row per call, or many in key order), so a cycle can only come from a
 // caller's own transaction that still holds locks from an earlier statement (two attaches in one
 // transaction); PostgreSQL's deadlock check breaks that, as it would for any two transactions
-// that lock rows in opposite orders.
+// that lock rows in opposite orders. The shim does this on purpose (attach-hooks that share one
+// transaction, src/http/attach_batch.cpp): it sends each shard once and in key order, so its
+// calls never wait for each other's rows in a cycle; docs/serving-core.md says what is left (a
+// soft wait behind a re-attach, untangled after deadlock_timeout).
 //
 // The writers, each cycle-free by the rules above:
 //  - gen_attach, gen_detach, tenant_delete, timeline_import_set_status: write_locked_shard

@@ -8,6 +8,7 @@ namespace gencontrol::http {
 namespace {
 
 constexpr std::uint32_t kInt4Oid = 23;  // pg_type.h: INT4OID, fixed in every database
+constexpr std::uint32_t kInt8Oid = 20;  // INT8OID
 constexpr std::size_t kHeaderSize = 20;
 
 std::uint32_t read32(std::string_view bytes, std::size_t at) {
@@ -36,6 +37,10 @@ BinaryArray BinaryArray::integers(std::size_t count) {
     return BinaryArray(kInt4Oid, count, 4);
 }
 
+BinaryArray BinaryArray::bigints(std::size_t count) {
+    return BinaryArray(kInt8Oid, count, 8);
+}
+
 void BinaryArray::put32(std::uint32_t value) {
     char out[4] = {static_cast<char>(value >> 24), static_cast<char>(value >> 16), static_cast<char>(value >> 8),
                    static_cast<char>(value)};
@@ -52,6 +57,13 @@ void BinaryArray::add(const TenantShardId& id) {
 
 void BinaryArray::add(std::int32_t value) {
     put32(4);
+    put32(static_cast<std::uint32_t>(value));
+    ++added_;
+}
+
+void BinaryArray::add(std::int64_t value) {
+    put32(8);
+    put32(static_cast<std::uint32_t>(static_cast<std::uint64_t>(value) >> 32));
     put32(static_cast<std::uint32_t>(value));
     ++added_;
 }

@@ -1,5 +1,6 @@
 // PostgreSQL's binary form of a one-dimensional array without NULLs (what array_recv reads), for
-// the validate call's parameters: tenant_shard_id[] and integer[], sent without any text.
+// the validate and attach calls' parameters: tenant_shard_id[], integer[] and bigint[], sent
+// without any text.
 #pragma once
 
 #include <cstddef>
@@ -21,9 +22,11 @@ class BinaryArray {
 public:
     static BinaryArray tenant_shard_ids(std::size_t count);
     static BinaryArray integers(std::size_t count);
+    static BinaryArray bigints(std::size_t count);
 
     void add(const TenantShardId& id);
-    void add(std::int32_t value);
+    void add(std::int32_t value);  // to integers()
+    void add(std::int64_t value);  // to bigints()
     // The array; exactly `count` elements must have been added.
     std::string take();
 

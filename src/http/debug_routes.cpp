@@ -1,5 +1,6 @@
 // attach-hook calls gen_attach (or gen_detach for node_id null) and inspect calls gen_inspect,
-// each answered as Neon's storage controller answers it. attach-hook's call runs on the event loop.
+// each answered as Neon's storage controller answers it. attach-hook's call runs on the event loop,
+// and attaches that arrive while the database is busy share one (attach_batch.hpp).
 #include "debug_routes.hpp"
 
 #include <string>
@@ -21,7 +22,8 @@ std::pair<Statement, std::vector<DbValue>> attach_hook_call(const AttachHookRequ
 
 Reply attach_hook_reply(const AttachHookRequest& request, const DbRows& rows) {
     if (!request.node_id) return json_reply(200, format_attach_hook_response(std::nullopt));
-    return json_reply(200, format_attach_hook_response(static_cast<std::int32_t>(db_integer(rows.at(0).at(0)))));
+    return json_reply(200,
+                      format_attach_hook_response(static_cast<std::int32_t>(db_integer(rows.at(0).at(0)))));
 }
 
 }  // namespace
@@ -43,16 +45,26 @@ bool take_attach_hook(RouteContext& context, const Answer& answer) {
         answer([&] { return error_reply(parsed.error.status, parsed.error.message); });
         return true;
     }
-    auto [statement, params] = attach_hook_call(*parsed.value);
-    // The answer is formatted when the commit's result arrives: an attach is acknowledged only
-    // once gen_attach has returned, which is after its commit was flushed.
-    return context.calls->call(statement, params,
-                               [answer, request = *parsed.value](DbRows rows, std::exception_ptr error) {
+    const AttachHookRequest& request = *parsed.value;
+    // Every answer below is formatted when the commit's result arrives: an attach is acknowledged
+    // only once gen_attach has returned, which is after its commit was flushed.
+    if (context.attach && request.node_id && !request.generation_override) {
+        context.attach->submit(request.tenant, *request.node_id,
+                               [answer](std::int32_t generation, std::exception_ptr error) {
                                    answer([&] {
                                        if (error) std::rethrow_exception(error);
-                                       return attach_hook_reply(request, rows);
+                                       return json_reply(200, format_attach_hook_response(generation));
                                    });
                                });
+        return true;
+    }
+    auto [statement, params] = attach_hook_call(request);
+    return context.calls->call(statement, params, [answer, request](DbRows rows, std::exception_ptr error) {
+        answer([&] {
+            if (error) std::rethrow_exception(error);
+            return attach_hook_reply(request, rows);
+        });
+    });
 }
 
 Reply inspect_route(RouteContext& context) {

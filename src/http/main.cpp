@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "async_calls.hpp"
+#include "attach_batch.hpp"
 #include "auth.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
@@ -113,7 +114,8 @@ int main(int argc, char** argv) {
     serving::Server server(options, handlers);
     // Declared after the server: destroyed first, while the loop its sockets belong to still exists.
     AsyncCalls calls(server.loop(), pool);
-    router.use_async_calls(calls);
+    AttachBatcher attach(server.loop(), calls, pool, metrics, config.pool_size);
+    router.use_async_calls(calls, attach);
     if (auto error = server.bind(); !error.empty()) return serving::log::error(error), 1;
     serving::log::info("listening", {{"address", config.listen_host + ":" + std::to_string(server.port())},
                                      {"tls", config.tls_cert.empty() ? "off" : "on"},

@@ -32,6 +32,11 @@ void Metrics::count_validate_call(std::size_t requests) {
     validate_call_requests_ += requests;
 }
 
+void Metrics::count_attach_call(std::size_t requests) {
+    ++attach_calls_;
+    attach_call_requests_ += requests;
+}
+
 std::string Metrics::render(const PoolStats& pool) const {
     using serving::write_family_header;
     using serving::write_sample;
@@ -60,6 +65,13 @@ std::string Metrics::render(const PoolStats& pool) const {
     counter("gencontrol_validate_call_requests_total",
             "Validate requests answered by those calls (divided by the calls: requests per call).",
             static_cast<double>(validate_call_requests_));
+    counter("gencontrol_attach_calls_total",
+            "Attach calls made for attach-hook; requests that arrive while the database is busy share one "
+            "transaction.",
+            static_cast<double>(attach_calls_));
+    counter("gencontrol_attach_call_requests_total",
+            "Attach-hook requests carried by those calls (divided by the calls: requests per call).",
+            static_cast<double>(attach_call_requests_));
     return out;
 }
 

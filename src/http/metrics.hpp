@@ -1,5 +1,5 @@
 // The shim's Prometheus metrics: requests and latency by route and status (the serving core's
-// RequestMetrics), database errors, reconnects, validate coalescing and the pool's size and use.
+// RequestMetrics), database errors, reconnects, validate and attach coalescing and the pool's size and use.
 #pragma once
 
 #include <atomic>
@@ -29,6 +29,8 @@ public:
     void count_connect_failure();
     // One gen_validate call that answered `requests` validate requests together.
     void count_validate_call(std::size_t requests);
+    // One attach call that carried `requests` attach-hook requests in one transaction.
+    void count_attach_call(std::size_t requests);
 
     std::string render(const PoolStats& pool) const;
 
@@ -40,6 +42,8 @@ private:
     std::atomic<std::uint64_t> connect_failures_{0};
     std::atomic<std::uint64_t> validate_calls_{0};
     std::atomic<std::uint64_t> validate_call_requests_{0};
+    std::atomic<std::uint64_t> attach_calls_{0};
+    std::atomic<std::uint64_t> attach_call_requests_{0};
 };
 
 }  // namespace gencontrol::http

@@ -36,6 +36,12 @@ struct PreparedStatement {
 constexpr PreparedStatement kStatements[] = {
     {Statement::attach, "gencontrol_attach", 3,
      "SELECT gencontrol.gen_attach($1::gencontrol.tenant_shard_id, $2::bigint, $3::integer)"},
+    // One transaction for many attaches: gen_attach runs once per element, in array order (the
+    // caller's key order), and each row names its element's position.
+    {Statement::attach_many, "gencontrol_attach_many", 2,
+     "SELECT u.position, gencontrol.gen_attach(u.tenant, u.node) "
+     "FROM unnest($1::gencontrol.tenant_shard_id[], $2::bigint[]) WITH ORDINALITY AS u(tenant, node, position)",
+     0, 1},
     {Statement::detach, "gencontrol_detach", 1,
      "SELECT gencontrol.gen_detach($1::gencontrol.tenant_shard_id)"},
     {Statement::validate, "gencontrol_validate", 2,

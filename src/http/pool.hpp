@@ -23,6 +23,7 @@ namespace gencontrol::http {
 // Each route calls one of these; they are prepared on every connection when it opens.
 enum class Statement {
     attach,
+    attach_many,  // gen_attach over arrays of shards and nodes, in one statement (AttachBatcher)
     detach,
     validate,
     re_attach,

@@ -106,7 +106,7 @@ Reply Router::handle(const serving::Request& request) const {
     }
     const Route& route = *admitted.route;
     std::string_view method = request.method == "HEAD" ? std::string_view("GET") : request.method;
-    RouteContext context{pool_, metrics_, validate_, request.body, method, admitted.claims, calls_};
+    RouteContext context{pool_, metrics_, validate_, request.body, method, admitted.claims, calls_, attach_};
     return guarded(route.path, [&] { return route.handler(context); });
 }
 
@@ -114,7 +114,7 @@ bool Router::take(const serving::Request& request, const serving::Respond& respo
     const auto* admitted = std::any_cast<Admitted>(&request.state);
     if (!admitted || !admitted->route->take) return false;
     const Route& route = *admitted->route;
-    RouteContext context{pool_, metrics_, validate_, request.body, request.method, admitted->claims, calls_};
+    RouteContext context{pool_, metrics_, validate_, request.body, request.method, admitted->claims, calls_, attach_};
     return route.take(context, [this, &route, respond](const std::function<Reply()>& reply) {
         respond(guarded(route.path, reply));
     });

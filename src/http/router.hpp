@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "async_calls.hpp"
+#include "attach_batch.hpp"
 #include "auth.hpp"
 #include "metrics.hpp"
 #include "pool.hpp"
@@ -20,9 +21,12 @@ namespace gencontrol::http {
 class Router {
 public:
     Router(Pool& pool, const KeyRing& keys, Metrics& metrics, ValidateBatcher& validate, int timeout_seconds);
-    // From then on, take() runs attach-hook's database call on the event loop (the serving core's
-    // loop exists only once the server does, after the router).
-    void use_async_calls(AsyncCalls& calls) { calls_ = &calls; }
+    // From then on, take() runs attach-hook's database calls on the event loop, through `attach`
+    // (the serving core's loop exists only once the server does, after the router).
+    void use_async_calls(AsyncCalls& calls, AttachBatcher& attach) {
+        calls_ = &calls;
+        attach_ = &attach;
+    }
 
     // 404, 405, 401, 403 without reading the body; nullopt lets the request go on to handle().
     std::optional<Reply> head(serving::Request& request) const;
@@ -47,6 +51,7 @@ private:
     ValidateBatcher& validate_;
     int timeout_seconds_;
     AsyncCalls* calls_ = nullptr;
+    AttachBatcher* attach_ = nullptr;
 };
 
 }  // namespace gencontrol::http

@@ -2,14 +2,18 @@
 re-attach on the same shards, each over its own keep-alive connection: no request may fail, and
 no generation may be handed out twice. Then concurrent validates on a shim that lets one
 gen_validate call run at a time, so requests share calls: each must get exactly its own answer.
+Last, attach-hooks that wait while the only pooled connection is busy share one transaction: each
+gets its own generation, and one refused request in the shared call costs the others nothing.
 
-PostgreSQL on 15456; the shims on 15477 and 15478.
+PostgreSQL on 15456; the shims on 15477, 15478 and 15485.
 """
 import collections
 import http.client
 import json
 import random
+import socket
 import threading
+import time
 import unittest
 
 from harness import ClusterTestCase, DATABASE
@@ -143,6 +147,104 @@ class ShimConcurrencyTest(ClusterTestCase):
         requests = shim.metric("gencontrol_validate_call_requests_total ")
         self.assertEqual(requests, 32 * 30)
         self.assertLess(calls, requests, "no two validate requests ever shared a call")
+
+    def test_attaches_sharing_a_transaction_each_get_their_own_answer(self):
+        # One pooled connection, so one attach call at a time: while it waits for a row lock held
+        # here, every other attach-hook waits in the shim, and all of them go in the next call.
+        shim = Shim("concurrency-attach", 15485, self.cluster.conninfo(DATABASE), args=["--pool-size", "1"])
+        self.addCleanup(shim.stop)
+        shim.start()
+        held = tenant(0xA000)
+        shards = [tenant(0xA100 + i, (i % 2, 2) if i % 3 == 0 else None) for i in range(8)]
+        unregistered = tenant(0xA200)
+        generation = {}
+        for t in [held] + shards[:4]:  # half of them exist before, half are created by the shared call
+            response = shim.post("/debug/v1/attach-hook", {"tenant_shard_id": t, "node_id": 1})
+            self.assertEqual(response.status, 200, response)
+            generation[t] = response.json()["gen"]
+        cur = self.connect().cursor()
+
+        def counts():
+            return (shim.metric("gencontrol_attach_calls_total "), shim.metric("gencontrol_attach_call_requests_total "))
+
+        def attach_log_rows(t):
+            cur.execute("SELECT count(*) FROM gencontrol.generation_log WHERE tenant OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id "
+                        "AND operation = 'attach'", (t,))
+            return cur.fetchone()[0]
+
+        def burst(bodies):
+            """Holds `held`'s row, lets an attach of it take the only connection and wait, sends
+            `bodies` meanwhile (each on its own connection), then lets go: (status, answer) each."""
+            locker = self.connect(autocommit=False)
+            lock_cur = locker.cursor()
+            lock_cur.execute("SELECT 1 FROM gencontrol.tenant_shards_stored WHERE id OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id "
+                             "FOR UPDATE", (held,))
+            first = {}
+            thread = threading.Thread(target=lambda: first.update(
+                r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
+            thread.start()
+            cur.execute("SELECT pid FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
+            deadline = time.monotonic() + 30
+            while not cur.fetchall():
+                self.assertLess(time.monotonic(), deadline, "the held shard's attach never waited for its row")
+                time.sleep(0.02)
+                cur.execute("SELECT pid FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
+            sockets = []
+            for body in bodies:
+                s = socket.create_connection(("127.0.0.1", shim.port), timeout=60)
+                payload = json.dumps(body).encode()
+                s.sendall(b"POST /debug/v1/attach-hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
+                sockets.append(s)
+            time.sleep(0.5)  # only sequencing: every request has reached the shim and waits there
+            locker.commit()
+            thread.join(60)
+            self.assertEqual(first["r"].status, 200, first["r"])
+            generation[held] = first["r"].json()["gen"]
+            answers = []
+            for s in sockets:
+                data = b""
+                while chunk := s.recv(65536):
+                    data += chunk
+                s.close()
+                head, _, body = data.partition(b"\r\n\r\n")
+                answers.append((int(head.split()[1]), json.loads(body)))
+            return answers
+
+        # A shared call that one request makes fail (an unregistered node): nothing of it is kept,
+        # each request goes again alone, and only that one is refused. shards[0] twice: the second
+        # waits for a call of its own (a call carries a shard once).
+        calls, requests = counts()
+        bodies = ([{"tenant_shard_id": t, "node_id": 3} for t in shards] +
+                  [{"tenant_shard_id": unregistered, "node_id": 999}, {"tenant_shard_id": shards[0], "node_id": 4}])
+        answers = burst(bodies)
+        for t, (status, answer) in zip(shards, answers):
+            self.assertEqual(status, 200, (t, answer))
+            self.assertEqual(answer["gen"], generation.get(t, 0) + 1, t)
+            generation[t] = answer["gen"]
+        self.assertEqual(answers[8][0], 404, answers[8])
+        self.assertIn("999", answers[8][1]["msg"])
+        self.assertEqual(answers[9], (200, {"gen": generation[shards[0]] + 1}))
+        generation[shards[0]] += 1
+        after_calls, after_requests = counts()
+        # The held attach; the shared call of the 9 distinct shards, refused; each of them alone;
+        # then the repeated shard.
+        self.assertEqual((after_calls - calls, after_requests - requests), (1 + 1 + 9 + 1, 1 + 9 + 9 + 1))
+        response = shim.post("/debug/v1/inspect", {"tenant_shard_id": unregistered})
+        self.assertEqual(response.json(), {"attachment": None})
+        for t in shards:
+            self.assertEqual(shim.post("/debug/v1/inspect", {"tenant_shard_id": t}).json()["attachment"][0],
+                             generation[t])
+        # One history row per attach answered: the refused call left none.
+        expected_rows = {t: (2 if t in shards[:4] else 1) + (1 if t == shards[0] else 0) for t in shards}
+        self.assertEqual({t: attach_log_rows(t) for t in shards}, expected_rows)
+
+        # Without a refusal, the waiting requests are one transaction and each its own generation.
+        calls, requests = counts()
+        answers = burst([{"tenant_shard_id": t, "node_id": 2} for t in shards])
+        self.assertEqual(answers, [(200, {"gen": generation[t] + 1}) for t in shards])
+        after_calls, after_requests = counts()
+        self.assertEqual((after_calls - calls, after_requests - requests), (2, 1 + len(shards)))
 
 
 if __name__ == "__main__":
