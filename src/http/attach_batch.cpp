@@ -160,12 +160,16 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
         });
     }
 
-    // A refusal by the database of the shared statement: one of its requests may be the cause.
-    static bool refused(const std::exception_ptr& error) {
+    // Whether one of the shared call's requests may be the cause of its failure, so that the
+    // others would succeed alone: a refusal by the database (an SQLSTATE), or no answer in time
+    // (one shard's row locked elsewhere holds up the whole call; statement_timeout, which the pool
+    // sets to the same limit, has rolled the call back). The database itself being unreachable, a
+    // standby or without the extension is every request's answer.
+    static bool one_may_be_the_cause(const std::exception_ptr& error) {
         try {
             std::rethrow_exception(error);
         } catch (const DbError& e) {
-            return e.kind() == DbErrorKind::query;
+            return e.kind() == DbErrorKind::query || e.kind() == DbErrorKind::timeout;
         } catch (...) {
             return false;
         }
@@ -180,8 +184,10 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
     }
 
     void answer(Batch& batch, const DbRows& rows, std::exception_ptr error) {
-        if (error && batch.size() > 1 && refused(error)) {
-            // Nothing of the call was applied: each request goes again, alone, before newer ones.
+        if (error && batch.size() > 1 && one_may_be_the_cause(error)) {
+            // Nothing of the call was applied (or, after a timeout, may have been: an attach applied
+            // twice only hands out one more generation): each request goes again, alone, before
+            // newer ones.
             for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
                 it->alone = true;
                 waiting.push_front(std::move(*it));

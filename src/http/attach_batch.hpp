@@ -49,8 +49,9 @@ public:
     // other's rows in opposite orders. When a shared call fails, nothing of it was applied (one
     // transaction), and each of its requests is tried again alone, so a refusal (an unknown node,
     // a deleted one, a shard whose generations are used up, a deadlock) is answered to the
-    // request it belongs to and the others are applied as if it had never been sent. A failure
-    // of the database itself (unreachable, a standby, a timeout) is every request's answer.
+    // request it belongs to and the others are applied as if it had never been sent. So is a
+    // call with no answer in time (a shard's row locked elsewhere). A failure of the database
+    // itself (unreachable, a standby, no extension) is every request's answer.
     void submit(const TenantShardId& tenant, std::int64_t node, Done done);
 
     // Requests waiting and calls in flight (for tests).

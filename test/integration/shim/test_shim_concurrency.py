@@ -3,9 +3,10 @@ re-attach on the same shards, each over its own keep-alive connection: no reques
 no generation may be handed out twice. Then concurrent validates on a shim that lets one
 gen_validate call run at a time, so requests share calls: each must get exactly its own answer.
 Last, attach-hooks that wait while the only pooled connection is busy share one transaction: each
-gets its own generation, and one refused request in the shared call costs the others nothing.
+gets its own generation, and one refused request in the shared call, or one whose row is locked
+past the request timeout, costs the others nothing.
 
-PostgreSQL on 15456; the shims on 15477, 15478 and 15485.
+PostgreSQL on 15456; the shims on 15477, 15478, 15485 and 15486.
 """
 import collections
 import http.client
@@ -245,6 +246,67 @@ class ShimConcurrencyTest(ClusterTestCase):
         self.assertEqual(answers, [(200, {"gen": generation[t] + 1}) for t in shards])
         after_calls, after_requests = counts()
         self.assertEqual((after_calls - calls, after_requests - requests), (2, 1 + len(shards)))
+
+    def test_a_shared_attach_held_up_by_one_locked_row_times_out_for_that_shard_only(self):
+        shim = Shim("concurrency-attach-timeout", 15486, self.cluster.conninfo(DATABASE),
+                    args=["--pool-size", "1", "--request-timeout", "1"])
+        self.addCleanup(shim.stop)
+        shim.start()
+        held = tenant(0xB000)
+        others = [tenant(0xB100 + i) for i in range(4)]
+        generation = {}
+        for t in [held] + others:
+            response = shim.post("/debug/v1/attach-hook", {"tenant_shard_id": t, "node_id": 1})
+            self.assertEqual(response.status, 200, response)
+            generation[t] = response.json()["gen"]
+        locker = self.connect(autocommit=False)
+        locker.cursor().execute("SELECT 1 FROM gencontrol.tenant_shards_stored "
+                                "WHERE id OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id FOR UPDATE", (held,))
+        self.addCleanup(locker.rollback)
+        first = {}
+        thread = threading.Thread(target=lambda: first.update(
+            r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
+        thread.start()
+        cur = self.connect().cursor()
+        deadline = time.monotonic() + 30
+        while True:
+            cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cur.fetchone()[0]:
+                break
+            self.assertLess(time.monotonic(), deadline, "the held shard's attach never waited for its row")
+            time.sleep(0.02)
+        # Sent while the first call waits: the held shard again and four others, one shared call
+        # that the locked row holds up past the request timeout.
+        sockets = []
+        for t in [held] + others:
+            s = socket.create_connection(("127.0.0.1", shim.port), timeout=60)
+            payload = json.dumps({"tenant_shard_id": t, "node_id": 3}).encode()
+            s.sendall(b"POST /debug/v1/attach-hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
+            sockets.append(s)
+        answers = []
+        for s in sockets:
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+            s.close()
+            head, _, body = data.partition(b"\r\n\r\n")
+            answers.append((int(head.split()[1]), json.loads(body)))
+        thread.join(60)
+        self.assertEqual(first["r"].status, 503, first["r"])
+        self.assertEqual(answers[0][0], 503, answers[0])
+        self.assertIn("did not answer", answers[0][1]["msg"])
+        self.assertEqual(answers[1:], [(200, {"gen": generation[t] + 1}) for t in others])
+        locker.rollback()
+        # Nothing of the timed-out calls stayed: the held shard kept its generation, and each of the
+        # others has one more history row, from its own call.
+        self.assertEqual(shim.post("/debug/v1/inspect", {"tenant_shard_id": held}).json()["attachment"],
+                         [generation[held], 1])
+        for t in [held] + others:
+            cur.execute("SELECT count(*) FROM gencontrol.generation_log "
+                        "WHERE tenant OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id AND operation = 'attach'",
+                        (t,))
+            self.assertEqual(cur.fetchone()[0], 1 if t == held else 2, t)
 
 
 if __name__ == "__main__":
