@@ -26,8 +26,44 @@ NODES = 4
 TENANTS = [tenant(0x7000 + i, (i % 2, 2) if i % 3 == 0 else None) for i in range(32)]
 
 
+def send_attach_hooks(port, bodies):
+    """Sends each body as an attach-hook on a connection of its own, all before any answer is
+    read, and returns the sockets."""
+    sockets = []
+    for body in bodies:
+        s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        payload = json.dumps(body).encode()
+        s.sendall(b"POST /debug/v1/attach-hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
+        sockets.append(s)
+    return sockets
+
+
+def read_answers(sockets):
+    """(status, JSON body) of each socket's answer, in order; closes them."""
+    answers = []
+    for s in sockets:
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        s.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        answers.append((int(head.split()[1]), json.loads(body)))
+    return answers
+
+
 class ShimConcurrencyTest(ClusterTestCase):
     PORT = 15456
+
+    def wait_for_a_lock_wait(self, cur):
+        """Until some backend waits for a lock (the shim's attach of a row held by the test)."""
+        deadline = time.monotonic() + 30
+        while True:
+            cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cur.fetchone()[0]:
+                return
+            self.assertLess(time.monotonic(), deadline, "the held shard's attach never waited for its row")
+            time.sleep(0.02)
 
     @classmethod
     def setUpClass(cls):
@@ -184,33 +220,14 @@ class ShimConcurrencyTest(ClusterTestCase):
             thread = threading.Thread(target=lambda: first.update(
                 r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
             thread.start()
-            cur.execute("SELECT pid FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
-            deadline = time.monotonic() + 30
-            while not cur.fetchall():
-                self.assertLess(time.monotonic(), deadline, "the held shard's attach never waited for its row")
-                time.sleep(0.02)
-                cur.execute("SELECT pid FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()")
-            sockets = []
-            for body in bodies:
-                s = socket.create_connection(("127.0.0.1", shim.port), timeout=60)
-                payload = json.dumps(body).encode()
-                s.sendall(b"POST /debug/v1/attach-hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                          b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
-                sockets.append(s)
+            self.wait_for_a_lock_wait(cur)
+            sockets = send_attach_hooks(shim.port, bodies)
             time.sleep(0.5)  # only sequencing: every request has reached the shim and waits there
             locker.commit()
             thread.join(60)
             self.assertEqual(first["r"].status, 200, first["r"])
             generation[held] = first["r"].json()["gen"]
-            answers = []
-            for s in sockets:
-                data = b""
-                while chunk := s.recv(65536):
-                    data += chunk
-                s.close()
-                head, _, body = data.partition(b"\r\n\r\n")
-                answers.append((int(head.split()[1]), json.loads(body)))
-            return answers
+            return read_answers(sockets)
 
         # A shared call that one request makes fail (an unregistered node): nothing of it is kept,
         # each request goes again alone, and only that one is refused. shards[0] twice: the second
@@ -268,30 +285,11 @@ class ShimConcurrencyTest(ClusterTestCase):
             r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
         thread.start()
         cur = self.connect().cursor()
-        deadline = time.monotonic() + 30
-        while True:
-            cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cur.fetchone()[0]:
-                break
-            self.assertLess(time.monotonic(), deadline, "the held shard's attach never waited for its row")
-            time.sleep(0.02)
+        self.wait_for_a_lock_wait(cur)
         # Sent while the first call waits: the held shard again and four others, one shared call
         # that the locked row holds up past the request timeout.
-        sockets = []
-        for t in [held] + others:
-            s = socket.create_connection(("127.0.0.1", shim.port), timeout=60)
-            payload = json.dumps({"tenant_shard_id": t, "node_id": 3}).encode()
-            s.sendall(b"POST /debug/v1/attach-hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(payload), payload))
-            sockets.append(s)
-        answers = []
-        for s in sockets:
-            data = b""
-            while chunk := s.recv(65536):
-                data += chunk
-            s.close()
-            head, _, body = data.partition(b"\r\n\r\n")
-            answers.append((int(head.split()[1]), json.loads(body)))
+        answers = read_answers(send_attach_hooks(shim.port, [{"tenant_shard_id": t, "node_id": 3}
+                                                             for t in [held] + others]))
         thread.join(60)
         self.assertEqual(first["r"].status, 503, first["r"])
         self.assertEqual(answers[0][0], 503, answers[0])
