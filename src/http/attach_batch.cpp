@@ -7,8 +7,12 @@
 #include "attach_batch.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <deque>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -61,7 +65,7 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
         batch.push_back(std::move(waiting.front()));
         waiting.pop_front();
         if (batch.front().alone) return batch;
-        std::deque<Request> rest;
+        std::vector<Request> rest;  // skipped: they stay in front, in their order
         std::size_t looked = 0;
         while (!waiting.empty() && batch.size() < max_requests && looked < kLookAhead * max_requests) {
             Request next = std::move(waiting.front());
@@ -74,10 +78,7 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
             else
                 batch.push_back(std::move(next));
         }
-        while (!rest.empty()) {  // back in front, in their order
-            waiting.push_front(std::move(rest.back()));
-            rest.pop_back();
-        }
+        for (auto it = rest.rbegin(); it != rest.rend(); ++it) waiting.push_front(std::move(*it));
         return batch;
     }
 
@@ -259,14 +260,6 @@ AttachBatcher::~AttachBatcher() {
 void AttachBatcher::submit(const TenantShardId& tenant, std::int64_t node, Done done) {
     impl_->waiting.push_back(Request{tenant, node, std::move(done)});
     impl_->pump();
-}
-
-std::size_t AttachBatcher::waiting() const {
-    return impl_->waiting.size();
-}
-
-std::size_t AttachBatcher::in_flight() const {
-    return impl_->in_flight;
 }
 
 }  // namespace gencontrol::http

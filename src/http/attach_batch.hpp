@@ -6,12 +6,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <optional>
-#include <vector>
 
 #include "async_calls.hpp"
 #include "metrics.hpp"
@@ -53,10 +50,6 @@ public:
     // call with no answer in time (a shard's row locked elsewhere). A failure of the database
     // itself (unreachable, a standby, no extension) is every request's answer.
     void submit(const TenantShardId& tenant, std::int64_t node, Done done);
-
-    // Requests waiting and calls in flight (for tests).
-    std::size_t waiting() const;
-    std::size_t in_flight() const;
 
 private:
     struct Impl;

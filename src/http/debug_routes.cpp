@@ -20,10 +20,14 @@ std::pair<Statement, std::vector<DbValue>> attach_hook_call(const AttachHookRequ
     return {Statement::attach, {tenant, std::to_string(*request.node_id), min_generation}};
 }
 
+// {"gen": N} after an attach, {"gen": null} after a detach.
+Reply generation_reply(std::optional<std::int32_t> generation) {
+    return json_reply(200, format_attach_hook_response(generation));
+}
+
 Reply attach_hook_reply(const AttachHookRequest& request, const DbRows& rows) {
-    if (!request.node_id) return json_reply(200, format_attach_hook_response(std::nullopt));
-    return json_reply(200,
-                      format_attach_hook_response(static_cast<std::int32_t>(db_integer(rows.at(0).at(0)))));
+    if (!request.node_id) return generation_reply(std::nullopt);
+    return generation_reply(static_cast<std::int32_t>(db_integer(rows.at(0).at(0))));
 }
 
 }  // namespace
@@ -53,7 +57,7 @@ bool take_attach_hook(RouteContext& context, const Answer& answer) {
                                [answer](std::int32_t generation, std::exception_ptr error) {
                                    answer([&] {
                                        if (error) std::rethrow_exception(error);
-                                       return json_reply(200, format_attach_hook_response(generation));
+                                       return generation_reply(generation);
                                    });
                                });
         return true;

@@ -66,8 +66,8 @@ std::string Metrics::render(const PoolStats& pool) const {
             "Validate requests answered by those calls (divided by the calls: requests per call).",
             static_cast<double>(validate_call_requests_));
     counter("gencontrol_attach_calls_total",
-            "Attach calls made for attach-hook; requests that arrive while the database is busy share one "
-            "transaction.",
+            "gen_attach calls made for attach-hooks without generation_override; requests that arrive while "
+            "one is in flight share the next call's transaction.",
             static_cast<double>(attach_calls_));
     counter("gencontrol_attach_call_requests_total",
             "Attach-hook requests carried by those calls (divided by the calls: requests per call).",

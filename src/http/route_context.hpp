@@ -1,5 +1,6 @@
 // What a route handler gets: the request body, the token's claims, and the shared pieces it may
-// call (pool, event-loop calls, validate and attach batchers, metrics). Routes know nothing of HTTP plumbing.
+// call (pool, event-loop calls, validate and attach batchers, metrics). Routes know nothing of HTTP
+// plumbing.
 #pragma once
 
 #include <functional>
