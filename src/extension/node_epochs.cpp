@@ -51,6 +51,22 @@ void learn_shape() {
     shape = learned;
 }
 
+// Runs inside pg::call. Whether `block` lies within the table, which VACUUM may have truncated
+// below a remembered position. Asking the kernel (an lseek) was a few percent of a single
+// validate, so the length smgr last learned is trusted when it covers the block: it never
+// exceeds the file's while this backend holds a lock on the table, because a truncation by another
+// backend (under ACCESS EXCLUSIVE) sends an smgr invalidation at once, which closes this
+// backend's smgr relation and so forgets the length before the lock is granted, and a truncation
+// by this backend lowers it (smgrtruncate). Otherwise the file is asked, which refreshes it.
+// (VACUUM's relcache invalidation, which forgets the positions, arrives only when it commits;
+// test/integration/extension/test_node_positions.py widens that window.)
+bool within_table(Relation table, BlockNumber block) {
+    SMgrRelation smgr = RelationGetSmgr(table);
+    BlockNumber known = smgr->smgr_cached_nblocks[MAIN_FORKNUM];
+    if (known != InvalidBlockNumber && block < known) return true;
+    return block < smgrnblocks(smgr, MAIN_FORKNUM);
+}
+
 struct Vouched {
     LocalTransactionId transaction = InvalidLocalTransactionId;
     std::int64_t node = 0;
@@ -104,15 +120,27 @@ std::optional<NodeState> NodeEpochs::probe_index(std::int64_t node) {
     return found;
 }
 
+const std::optional<NodeState>* NodeEpochs::seen(std::int64_t node) const {
+    for (int at = 0; at < inline_count_; ++at)
+        if (inline_seen_[at].node == node) return &inline_seen_[at].state;
+    if (auto known = more_seen_.find(node); known != more_seen_.end()) return &known->second;
+    return nullptr;
+}
+
+void NodeEpochs::remember(std::int64_t node, const std::optional<NodeState>& state) {
+    if (inline_count_ < kInline)
+        inline_seen_[inline_count_++] = Seen{node, state};
+    else
+        more_seen_.emplace(node, state);
+}
+
 std::optional<NodeState> NodeEpochs::find(std::int64_t node) {
-    if (auto known = seen_.find(node); known != seen_.end()) return known->second;
+    if (const std::optional<NodeState>* known = seen(node)) return *known;
     std::optional<NodeState> state = pg::call([&] {
         if (auto position = positions.find(node); position != positions.end()) {
             ItemPointerData tid = position->second;
             bool call_again = false, all_dead = false;
-            // VACUUM may have truncated the table below a remembered position.
-            if (blocks_ == InvalidBlockNumber) blocks_ = RelationGetNumberOfBlocks(table_);
-            if (ItemPointerGetBlockNumber(&tid) < blocks_ &&
+            if (within_table(table_, ItemPointerGetBlockNumber(&tid)) &&
                 table_index_fetch_tuple(fetch_, &tid, snapshot_, slot_, &call_again, &all_dead)) {
                 std::optional<NodeState> fetched = read_slot(node);
                 ExecClearTuple(slot_);
@@ -121,7 +149,7 @@ std::optional<NodeState> NodeEpochs::find(std::int64_t node) {
         }
         return probe_index(node);
     });
-    seen_.emplace(node, state);
+    remember(node, state);
     return state;
 }
 
@@ -136,11 +164,11 @@ void NodeEpochs::close() {
     });
     scan_ = nullptr;
     fetch_ = nullptr;
-    blocks_ = InvalidBlockNumber;
     slot_ = nullptr;
     index_ = nullptr;
     table_ = nullptr;
-    seen_.clear();
+    inline_count_ = 0;
+    more_seen_.clear();
 }
 
 void vouch_for_epoch(std::int64_t node, std::int64_t epoch) {

@@ -37,8 +37,18 @@ private:
     IndexFetchTableData* fetch_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
     Snapshot snapshot_ = nullptr;
-    BlockNumber blocks_ = InvalidBlockNumber;  // the table's length, read once per call if needed
-    std::unordered_map<std::int64_t, std::optional<NodeState>> seen_;
+    // The nodes read in this call: the first few inline (a single validate or attach meets one,
+    // and allocates nothing), any more in the map.
+    static constexpr int kInline = 8;
+    struct Seen {
+        std::int64_t node;
+        std::optional<NodeState> state;
+    };
+    Seen inline_seen_[kInline];
+    int inline_count_ = 0;
+    std::unordered_map<std::int64_t, std::optional<NodeState>> more_seen_;
+    const std::optional<NodeState>* seen(std::int64_t node) const;
+    void remember(std::int64_t node, const std::optional<NodeState>& state);
 };
 
 // The current generation of a shard stored as (base_generation, base_epoch) on a node now at
