@@ -130,6 +130,22 @@ struct AsyncCalls::Impl {
         });
     }
 
+    // A call that cannot start on the loop, run where a worker would run it.
+    void wait_on_retry_thread(Statement statement, std::vector<DbValue> params, Done done) {
+        ++retrying;
+        asio::post(retries, [this, statement, params = std::move(params), done = std::move(done)] {
+            DbRows rows;
+            std::exception_ptr error;
+            try {
+                rows = pool.acquire().run(statement, params);
+            } catch (...) {
+                error = std::current_exception();
+            }
+            --retrying;
+            done(std::move(rows), error);
+        });
+    }
+
     void finish(const std::shared_ptr<Call>& call, std::exception_ptr error) {
         stop_watching(*call);
         call->finished = true;
@@ -203,6 +219,12 @@ bool AsyncCalls::call(Statement statement, const std::vector<DbValue>& params, D
     });
     impl.wait(call, step);
     return true;
+}
+
+bool AsyncCalls::call_or_wait(Statement statement, const std::vector<DbValue>& params, Done done) {
+    if (call(statement, params, done)) return true;
+    impl_->wait_on_retry_thread(statement, params, std::move(done));
+    return false;
 }
 
 }  // namespace gencontrol::http

@@ -22,7 +22,7 @@ public:
 
     // `loop` is the serving core's event loop; every call below runs on it.
     AsyncCalls(boost::asio::io_context& loop, Pool& pool);
-    // Waits for retries still running on the retry thread; the loop has answered everything else.
+    // Waits for calls still running on the retry thread; the loop has answered everything else.
     ~AsyncCalls();
     AsyncCalls(const AsyncCalls&) = delete;
     AsyncCalls& operator=(const AsyncCalls&) = delete;
@@ -34,6 +34,11 @@ public:
     // caller then uses Pool::Lease::run on a worker, which waits, connects and reports as before.
     // Same statuses, retries, timeout and metrics as Lease::run.
     bool call(Statement statement, const std::vector<DbValue>& params, Done done);
+    // On the event loop only. As call(), but a call that would block is not refused: it runs
+    // Lease::run on the retry thread (waiting for a connection, or connecting, there) and `done`
+    // runs on that thread. Returns true when the call went out on the loop, false when it went to
+    // the retry thread (which runs one call at a time).
+    bool call_or_wait(Statement statement, const std::vector<DbValue>& params, Done done);
 
     // Calls started and not yet done (for tests).
     std::size_t in_flight() const;

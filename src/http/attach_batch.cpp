@@ -3,7 +3,7 @@
 // waiting request (one per shard) goes out in one gen_attach statement over two arrays. One call
 // at a time makes the fewest, largest transactions; a second starts only for a full call or when
 // the one in flight has stalled. No thread waits per request; a call that cannot start without
-// waiting (no free open connection) runs on one blocking thread, as the worker path would run it.
+// waiting (no free open connection) waits on AsyncCalls' retry thread (AsyncCalls::call_or_wait).
 #include "attach_batch.hpp"
 
 #include <algorithm>
@@ -17,7 +17,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include "binary_array.hpp"
 #include "replies.hpp"
@@ -48,11 +47,10 @@ std::string bad_answer(const std::string& what) {
 }  // namespace
 
 struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
-    Impl(asio::io_context& l, AsyncCalls& c, Pool& p, Metrics& m, int calls_at_once, std::size_t requests,
+    Impl(asio::io_context& l, AsyncCalls& c, Metrics& m, int calls_at_once, std::size_t requests,
          Clock::duration stalled_after)
         : loop(l),
           calls(c),
-          pool(p),
           metrics(m),
           max_calls(calls_at_once < 1 ? 1 : calls_at_once),
           max_requests(requests < 1 ? 1 : requests),
@@ -113,22 +111,27 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
             auto batch = std::make_shared<Batch>(take());
             auto [statement, params] = statement_of(*batch);
             auto self = shared_from_this();
-            bool sent = calls.call(statement, params, [self, batch](DbRows rows, std::exception_ptr error) {
-                // On the loop, or on AsyncCalls' retry thread after a reconnect; posted either way,
-                // so that no answer runs inside pump().
+            AsyncCalls::Done done = [self, batch](DbRows rows, std::exception_ptr error) {
+                // On the loop, or on AsyncCalls' retry thread; posted either way, so that no
+                // answer runs inside pump().
                 asio::post(self->loop, [self, batch, rows = std::move(rows), error]() mutable {
+                    if (self->blocking == batch.get()) self->blocking = nullptr;
                     --self->in_flight;
                     self->answer(*batch, rows, error);
                 });
-            });
-            if (!sent && blocking) {  // a blocking call is already waiting; its end pumps again
+            };
+            // One call at a time may wait for a connection on the retry thread; while it does,
+            // a call that cannot go out on the loop waits in the queue, and its end pumps again.
+            bool on_loop = blocking ? calls.call(statement, params, done)
+                                    : calls.call_or_wait(statement, params, done);
+            if (!on_loop && blocking) {
                 for (auto it = batch->rbegin(); it != batch->rend(); ++it) waiting.push_front(std::move(*it));
                 return;
             }
+            if (!on_loop) blocking = batch.get();
             ++in_flight;
             last_start = now;
             metrics.count_attach_call(batch->size());
-            if (!sent) run_blocking(batch, statement, std::move(params));
         }
         // Requests wait for a call to end; if none ends within `stalled`, the timer starts another.
         if (!waiting.empty() && in_flight > 0 && in_flight < max_calls && !timer_armed) {
@@ -139,26 +142,6 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
                 self->pump();
             });
         }
-    }
-
-    // Connects, or waits for a connection, off the loop.
-    void run_blocking(const std::shared_ptr<Batch>& batch, Statement statement, std::vector<DbValue> params) {
-        blocking = true;
-        auto self = shared_from_this();
-        asio::post(blocking_thread, [self, batch, statement, params = std::move(params)] {
-            DbRows rows;
-            std::exception_ptr error;
-            try {
-                rows = self->pool.acquire().run(statement, params);
-            } catch (...) {
-                error = std::current_exception();
-            }
-            asio::post(self->loop, [self, batch, rows = std::move(rows), error]() mutable {
-                self->blocking = false;
-                --self->in_flight;
-                self->answer(*batch, rows, error);
-            });
-        });
     }
 
     // Whether one of the shared call's requests may be the cause of its failure, so that the
@@ -233,7 +216,6 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
 
     asio::io_context& loop;
     AsyncCalls& calls;
-    Pool& pool;
     Metrics& metrics;
     const std::size_t max_calls;
     const std::size_t max_requests;
@@ -244,18 +226,12 @@ struct AttachBatcher::Impl : std::enable_shared_from_this<AttachBatcher::Impl> {
     Clock::time_point last_start;  // of the youngest call in flight
     asio::steady_timer timer;
     bool timer_armed = false;
-    bool blocking = false;  // a call is on the blocking thread
-    asio::thread_pool blocking_thread{1};
+    const Batch* blocking = nullptr;  // the call waiting on AsyncCalls' retry thread, if any
 };
 
-AttachBatcher::AttachBatcher(asio::io_context& loop, AsyncCalls& calls, Pool& pool, Metrics& metrics,
-                             int max_calls, std::size_t max_requests,
-                             std::chrono::steady_clock::duration stalled)
-    : impl_(std::make_shared<Impl>(loop, calls, pool, metrics, max_calls, max_requests, stalled)) {}
-
-AttachBatcher::~AttachBatcher() {
-    impl_->blocking_thread.join();
-}
+AttachBatcher::AttachBatcher(asio::io_context& loop, AsyncCalls& calls, Metrics& metrics, int max_calls,
+                             std::size_t max_requests, std::chrono::steady_clock::duration stalled)
+    : impl_(std::make_shared<Impl>(loop, calls, metrics, max_calls, max_requests, stalled)) {}
 
 void AttachBatcher::submit(const TenantShardId& tenant, std::int64_t node, Done done) {
     impl_->waiting.push_back(Request{tenant, node, std::move(done)});

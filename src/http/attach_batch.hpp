@@ -12,7 +12,6 @@
 
 #include "async_calls.hpp"
 #include "metrics.hpp"
-#include "pool.hpp"
 #include "tenant_shard_id.hpp"
 
 namespace boost::asio {
@@ -31,11 +30,9 @@ public:
     // them. Another call starts alongside only for `max_requests` waiting requests, or when every
     // call in flight has run for `stalled` (a row lock held elsewhere must not hold up every other
     // attach); never more than `max_calls` at once.
-    AttachBatcher(boost::asio::io_context& loop, AsyncCalls& calls, Pool& pool, Metrics& metrics,
-                  int max_calls, std::size_t max_requests = 64,
+    AttachBatcher(boost::asio::io_context& loop, AsyncCalls& calls, Metrics& metrics, int max_calls,
+                  std::size_t max_requests = 64,
                   std::chrono::steady_clock::duration stalled = std::chrono::milliseconds(10));
-    // Waits for a call still running on the blocking thread.
-    ~AttachBatcher();
     AttachBatcher(const AttachBatcher&) = delete;
     AttachBatcher& operator=(const AttachBatcher&) = delete;
 

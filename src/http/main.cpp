@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     serving::Server server(options, handlers);
     // Declared after the server: destroyed first, while the loop its sockets belong to still exists.
     AsyncCalls calls(server.loop(), pool);
-    AttachBatcher attach(server.loop(), calls, pool, metrics, config.pool_size);
+    AttachBatcher attach(server.loop(), calls, metrics, config.pool_size);
     router.use_async_calls(calls, attach);
     if (auto error = server.bind(); !error.empty()) return serving::log::error(error), 1;
     serving::log::info("listening", {{"address", config.listen_host + ":" + std::to_string(server.port())},
