@@ -55,15 +55,31 @@ def read_answers(sockets):
 class ShimConcurrencyTest(ClusterTestCase):
     PORT = 15456
 
-    def wait_for_a_lock_wait(self, cur):
-        """Until some backend waits for a lock (the shim's attach of a row held by the test)."""
+    def hold_and_attach(self, shim, held, cur):
+        """Holds `held`'s row (FOR UPDATE, in an open transaction) and sends an attach-hook of it
+        on a thread; returns once that attach waits for the row, with (locker connection, thread,
+        dict that gets the response as "r")."""
+        locker = self.connect(autocommit=False)
+        locker.cursor().execute("SELECT 1 FROM gencontrol.tenant_shards_stored "
+                                "WHERE id OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id FOR UPDATE", (held,))
+        first = {}
+        thread = threading.Thread(target=lambda: first.update(
+            r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
+        thread.start()
         deadline = time.monotonic() + 30
         while True:
             cur.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
             if cur.fetchone()[0]:
-                return
+                return locker, thread, first
             self.assertLess(time.monotonic(), deadline, "the held shard's attach never waited for its row")
             time.sleep(0.02)
+
+    @staticmethod
+    def attach_log_rows(cur, t):
+        """The history rows of attaches of shard `t`."""
+        cur.execute("SELECT count(*) FROM gencontrol.generation_log "
+                    "WHERE tenant OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id AND operation = 'attach'", (t,))
+        return cur.fetchone()[0]
 
     @classmethod
     def setUpClass(cls):
@@ -186,6 +202,9 @@ class ShimConcurrencyTest(ClusterTestCase):
         self.assertLess(calls, requests, "no two validate requests ever shared a call")
 
     def test_attaches_sharing_a_transaction_each_get_their_own_answer(self):
+        # Control, run by hand (2026-12-02): AttachBatcher answering a refused shared call's error
+        # to every request in it, instead of trying each alone: the other requests got 404 and
+        # this test failed.
         # One pooled connection, so one attach call at a time: while it waits for a row lock held
         # here, every other attach-hook waits in the shim, and all of them go in the next call.
         shim = Shim("concurrency-attach", 15485, self.cluster.conninfo(DATABASE), args=["--pool-size", "1"])
@@ -204,23 +223,10 @@ class ShimConcurrencyTest(ClusterTestCase):
         def counts():
             return (shim.metric("gencontrol_attach_calls_total "), shim.metric("gencontrol_attach_call_requests_total "))
 
-        def attach_log_rows(t):
-            cur.execute("SELECT count(*) FROM gencontrol.generation_log WHERE tenant OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id "
-                        "AND operation = 'attach'", (t,))
-            return cur.fetchone()[0]
-
         def burst(bodies):
             """Holds `held`'s row, lets an attach of it take the only connection and wait, sends
             `bodies` meanwhile (each on its own connection), then lets go: (status, answer) each."""
-            locker = self.connect(autocommit=False)
-            lock_cur = locker.cursor()
-            lock_cur.execute("SELECT 1 FROM gencontrol.tenant_shards_stored WHERE id OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id "
-                             "FOR UPDATE", (held,))
-            first = {}
-            thread = threading.Thread(target=lambda: first.update(
-                r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
-            thread.start()
-            self.wait_for_a_lock_wait(cur)
+            locker, thread, first = self.hold_and_attach(shim, held, cur)
             sockets = send_attach_hooks(shim.port, bodies)
             time.sleep(0.5)  # only sequencing: every request has reached the shim and waits there
             locker.commit()
@@ -255,7 +261,7 @@ class ShimConcurrencyTest(ClusterTestCase):
                              generation[t])
         # One history row per attach answered: the refused call left none.
         expected_rows = {t: (2 if t in shards[:4] else 1) + (1 if t == shards[0] else 0) for t in shards}
-        self.assertEqual({t: attach_log_rows(t) for t in shards}, expected_rows)
+        self.assertEqual({t: self.attach_log_rows(cur, t) for t in shards}, expected_rows)
 
         # Without a refusal, the waiting requests are one transaction and each its own generation.
         calls, requests = counts()
@@ -265,6 +271,8 @@ class ShimConcurrencyTest(ClusterTestCase):
         self.assertEqual((after_calls - calls, after_requests - requests), (2, 1 + len(shards)))
 
     def test_a_shared_attach_held_up_by_one_locked_row_times_out_for_that_shard_only(self):
+        # Control, run by hand (2026-12-02): AttachBatcher answering a timed-out shared call's error
+        # to every request in it: the other shards got 503 and this test failed.
         shim = Shim("concurrency-attach-timeout", 15486, self.cluster.conninfo(DATABASE),
                     args=["--pool-size", "1", "--request-timeout", "1"])
         self.addCleanup(shim.stop)
@@ -276,16 +284,9 @@ class ShimConcurrencyTest(ClusterTestCase):
             response = shim.post("/debug/v1/attach-hook", {"tenant_shard_id": t, "node_id": 1})
             self.assertEqual(response.status, 200, response)
             generation[t] = response.json()["gen"]
-        locker = self.connect(autocommit=False)
-        locker.cursor().execute("SELECT 1 FROM gencontrol.tenant_shards_stored "
-                                "WHERE id OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id FOR UPDATE", (held,))
-        self.addCleanup(locker.rollback)
-        first = {}
-        thread = threading.Thread(target=lambda: first.update(
-            r=shim.post("/debug/v1/attach-hook", {"tenant_shard_id": held, "node_id": 2})), daemon=True)
-        thread.start()
         cur = self.connect().cursor()
-        self.wait_for_a_lock_wait(cur)
+        locker, thread, first = self.hold_and_attach(shim, held, cur)
+        self.addCleanup(locker.rollback)
         # Sent while the first call waits: the held shard again and four others, one shared call
         # that the locked row holds up past the request timeout.
         answers = read_answers(send_attach_hooks(shim.port, [{"tenant_shard_id": t, "node_id": 3}
@@ -301,10 +302,7 @@ class ShimConcurrencyTest(ClusterTestCase):
         self.assertEqual(shim.post("/debug/v1/inspect", {"tenant_shard_id": held}).json()["attachment"],
                          [generation[held], 1])
         for t in [held] + others:
-            cur.execute("SELECT count(*) FROM gencontrol.generation_log "
-                        "WHERE tenant OPERATOR(gencontrol.=) %s::gencontrol.tenant_shard_id AND operation = 'attach'",
-                        (t,))
-            self.assertEqual(cur.fetchone()[0], 1 if t == held else 2, t)
+            self.assertEqual(self.attach_log_rows(cur, t), 1 if t == held else 2, t)
 
 
 if __name__ == "__main__":
