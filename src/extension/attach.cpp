@@ -15,6 +15,7 @@
 #include "relation_oids.hpp"
 #include "prologue.hpp"
 #include "shard_lock.hpp"
+#include "shard_lookup.hpp"
 #include "statements.hpp"
 #include "table_writer.hpp"
 #include "tenant_shard_id_type.hpp"
@@ -86,7 +87,7 @@ bool is_secondary(Datum tenant, std::int64_t node) {
         }
         Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
         ScanKeyData keys[2];
-        ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, equal_proc, tenant);
+        gencontrol::tenant_shard_key(&keys[0], 1, equal_proc, tenant);
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(node));
         TupleTableSlot* slot = table_slot_create(table, nullptr);
         IndexScanDesc scan = index_beginscan(table, index, snapshot, 2, 0);

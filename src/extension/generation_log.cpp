@@ -11,6 +11,8 @@
 
 extern "C" {
 #include "commands/sequence.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 }
 
 namespace gencontrol {
@@ -31,6 +33,28 @@ std::string logged_change(std::string_view before, std::string_view change, std:
     return sql;
 }
 
+namespace {
+
+// session_user's name for the history's role column, looked up again only when the session
+// user changes (SET SESSION AUTHORIZATION) or any role is renamed or dropped.
+Oid named_user = InvalidOid;
+NameData user_name;
+
+void forget_user_name(Datum, int, uint32) {
+    named_user = InvalidOid;
+}
+
+Datum session_user_name() {
+    Oid user = GetSessionUserId();
+    if (user != named_user) {
+        namestrcpy(&user_name, GetUserNameFromId(user, false));
+        named_user = user;
+    }
+    return NameGetDatum(&user_name);
+}
+
+}  // namespace
+
 void append_log_entry(const LogEntry& entry) {
     TableWriter log;
     log.open("generation_log_entries");
@@ -46,7 +70,7 @@ void append_log_entry(const LogEntry& entry) {
         // The column's default, nextval('gencontrol.generation_log_log_id_seq'), called directly.
         set("log_id", Int64GetDatum(nextval_internal(relation_oid("generation_log_log_id_seq"), false)));
         // session_user, not current_user: the functions run as the extension's owner.
-        set("role", DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false))));
+        set("role", session_user_name());
         set("operation", CStringGetTextDatum(entry.operation));
         set("logged_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
     });
@@ -58,6 +82,10 @@ void append_log_entry(const LogEntry& entry) {
     for (int i = 0; i < columns; ++i) nulls[i] = nulls_vector[i];
     log.insert(values.data(), nulls.get());
     log.close();
+}
+
+void register_session_user_invalidation() {
+    CacheRegisterSyscacheCallback(AUTHOID, forget_user_name, Datum(0));
 }
 
 }  // namespace gencontrol

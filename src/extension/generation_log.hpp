@@ -40,4 +40,7 @@ struct LogEntry {
 // (the transaction's start, as now()) as logged_change.
 void append_log_entry(const LogEntry& entry);
 
+// Registers the role-name invalidation behind append_log_entry's role; called once from _PG_init.
+void register_session_user_invalidation();
+
 }  // namespace gencontrol

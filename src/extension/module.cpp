@@ -4,6 +4,7 @@
 // node locks, and the settings.
 #include "attached_shards.hpp"
 #include "durability.hpp"
+#include "generation_log.hpp"
 #include "layout.hpp"
 #include "node_epochs.hpp"
 #include "node_lock.hpp"
@@ -12,6 +13,7 @@
 #include "relation_oids.hpp"
 #include "shard_lookup.hpp"
 #include "statements.hpp"
+#include "table_writer.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -25,6 +27,8 @@ void _PG_init(void) {
     gencontrol::register_layout_invalidation();
     gencontrol::register_node_epochs_invalidation();
     gencontrol::register_attached_shards_invalidation();
+    gencontrol::register_table_writer_invalidation();
+    gencontrol::register_session_user_invalidation();
     // Superuser only: a session that turned it off could be answered from a cut-off primary's
     // stale state, which is what the barrier exists to prevent.
     DefineCustomBoolVariable(

@@ -109,7 +109,7 @@ std::optional<LockedShard> try_lock_shard(Datum tenant, std::optional<std::int64
 }
 
 std::optional<LockedShard> UnlockedShard::begin(Datum tenant, std::int64_t also) {
-    lookup_.open(pg::call([] { return GetLatestSnapshot(); }), false);
+    lookup_.open(pg::call([] { return GetLatestSnapshot(); }), false, RowExclusiveLock);
     open_ = true;
     LockedRow row = lookup_.read(tenant);
     if (!row.exists) return std::nullopt;

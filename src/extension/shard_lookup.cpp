@@ -6,6 +6,11 @@
 #include "relation_oids.hpp"
 #include "layout.hpp"
 
+extern "C" {
+#include "catalog/pg_collation.h"
+#include "utils/memutils.h"
+}
+
 namespace gencontrol {
 
 namespace {
@@ -59,6 +64,10 @@ void learn_shape(Layout layout) {
     shape = learned;
 }
 
+// The equality function of the last key tenant_shard_key made, resolved for this backend.
+RegProcedure resolved_equality = InvalidOid;
+FmgrInfo equality_function;
+
 // The columns of a stored row version a writer needs, and where the version is.
 LockedRow row_in(TupleTableSlot* slot) {
     LockedRow row;
@@ -80,16 +89,27 @@ LockedRow row_in(TupleTableSlot* slot) {
 
 }  // namespace
 
+void tenant_shard_key(ScanKeyData* key, AttrNumber column, RegProcedure equality, Datum tenant) {
+    if (resolved_equality != equality) {
+        resolved_equality = InvalidOid;
+        fmgr_info_cxt(equality, &equality_function, TopMemoryContext);
+        resolved_equality = equality;
+    }
+    // What ScanKeyInit sets, with the function already resolved.
+    ScanKeyEntryInitializeWithInfo(key, 0, column, BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
+                                   &equality_function, tenant);
+}
+
 void register_shard_lookup_invalidation() {
     CacheRegisterRelcacheCallback(forget_shape, Datum(0));
 }
 
-void ShardLookup::open(Snapshot snapshot, bool with_epochs) {
+void ShardLookup::open(Snapshot snapshot, bool with_epochs, LOCKMODE lock) {
     Layout current = layout();
     pg::call([&] {
         if (!OidIsValid(shape.table) || shape.layout != current) learn_shape(current);
-        table_ = table_open(shape.table, AccessShareLock);
-        index_ = index_open(shape.index, AccessShareLock);
+        table_ = table_open(shape.table, lock);
+        index_ = index_open(shape.index, lock);
         snapshot_ = RegisterSnapshot(snapshot);
         slot_ = table_slot_create(table_, nullptr);
         scan_ = index_beginscan(table_, index_, snapshot_, 1, 0);
@@ -105,7 +125,7 @@ ShardState ShardLookup::find(Datum tenant) {
         // Every probe of a long batch is a point where it can be cancelled (finding 6, issue 9).
         CHECK_FOR_INTERRUPTS();
         ScanKeyData key;
-        ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
+        tenant_shard_key(&key, 1, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         ShardState found;
         // The key is unique, so under an MVCC snapshot at most one version is visible.
@@ -143,7 +163,7 @@ LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
         // The table lock SELECT ... FOR UPDATE takes (LOCK TABLE ... EXCLUSIVE keeps it out).
         LockRelationOid(RelationGetRelid(table_), RowShareLock);
         ScanKeyData key;
-        ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
+        tenant_shard_key(&key, 1, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return LockedRow{};
         // slot_ keeps the page pinned, so the version found cannot be pruned away before it is
@@ -180,7 +200,7 @@ LockedRow ShardLookup::read(Datum tenant) {
     return pg::call([&] {
         ExecClearTuple(slot_);  // lets go of the version the previous read kept
         ScanKeyData key;
-        ScanKeyInit(&key, 1, BTEqualStrategyNumber, shape.equal_proc, tenant);
+        tenant_shard_key(&key, 1, shape.equal_proc, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return LockedRow{};
         return row_in(slot_);  // slot_ keeps the page pinned

@@ -35,8 +35,10 @@ struct LockedRow {
 class ShardLookup {
 public:
     // Without `with_epochs`, find() reports where a shard is attached but not its generation
-    // (gen_attach only needs the node to lock, and saves opening gencontrol.nodes).
-    void open(Snapshot snapshot, bool with_epochs = true);
+    // (gen_attach only needs the node to lock, and saves opening gencontrol.nodes). A caller
+    // that will write the table opens it with RowExclusiveLock: then its writer's lock on the
+    // table and the index is one this transaction already holds, not a second lock of each.
+    void open(Snapshot snapshot, bool with_epochs = true, LOCKMODE lock = AccessShareLock);
     ShardState find(Datum tenant);
     // Locks the shard's row version visible to the snapshot open() was given, in `mode`, as
     // SELECT ... FOR NO KEY UPDATE (FOR UPDATE, FOR SHARE) does, without starting an executor:
@@ -65,6 +67,11 @@ private:
     bool with_epochs_ = false;   // and the node's epoch added
     NodeEpochs epochs_;
 };
+
+// Sets `key` to find `tenant` in a btree index whose column `column` is a tenant_shard_id, with
+// the type's equality function `equality` resolved once per backend: ScanKeyInit resolves it for
+// every key through the catalog cache, since it is not a built-in function. Runs inside pg::call.
+void tenant_shard_key(ScanKeyData* key, AttrNumber column, RegProcedure equality, Datum tenant);
 
 // Registers the relcache invalidation callback that forgets the table's cached shape; called
 // once from _PG_init.

@@ -2,18 +2,117 @@
 // executor's per-statement start (plans, expression compilation, CHECK parsing, trigger queues).
 #include "table_writer.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "guards.hpp"
 #include "relation_oids.hpp"
 
 extern "C" {
+#include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "nodes/parsenodes.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 }
 
 namespace gencontrol {
+namespace {
+
+// What a writer needs to know about a table that only DDL changes, kept for the backend and
+// forgotten when PostgreSQL invalidates the table or the index (DROP, ALTER, the steps of
+// CREATE INDEX CONCURRENTLY, and the statistics VACUUM writes).
+// - Each index's IndexInfo, what BuildIndexInfo derives from its catalog rows (key columns,
+//   predicate, unique operators): rebuilding it for every call was a tenth of gen_attach's own
+//   work. An invalidation can arrive while a writer still uses one (opening the next index
+//   receives it), so forgotten ones are retired and freed only when the transaction ends.
+// - Column numbers by name, which column() otherwise finds by comparing names.
+struct KeptIndex {
+    Oid table;
+    Oid index;
+    const IndexInfo* info;
+};
+struct KeptColumn {
+    Oid table;
+    const char* name;  // a string literal, compared by address
+    AttrNumber number;
+};
+MemoryContext kept_memory = nullptr;  // holds every KeptIndex::info
+std::vector<KeptIndex> kept_indexes;  // a few entries each: a scan beats a hash
+std::vector<KeptColumn> kept_columns;
+std::vector<MemoryContext> retired_memory;
+
+void forget(Datum, Oid relid) {
+    std::erase_if(kept_columns, [&](const KeptColumn& kept) { return !OidIsValid(relid) || kept.table == relid; });
+    if (OidIsValid(relid) && std::none_of(kept_indexes.begin(), kept_indexes.end(), [&](const KeptIndex& kept) {
+            return kept.table == relid || kept.index == relid;
+        }))
+        return;
+    kept_indexes.clear();
+    if (kept_memory != nullptr) retired_memory.push_back(kept_memory);
+    kept_memory = nullptr;
+}
+
+void free_retired(XactEvent, void*) {
+    for (MemoryContext memory : retired_memory) MemoryContextDelete(memory);
+    retired_memory.clear();
+}
+
+// The opened index's IndexInfo for one statement's use: a copy of the kept one with the
+// executor's per-statement fields (expression states, the access method's cache, the
+// unchanged-by-update hint) cleared, so nothing in it outlives this call's memory.
+IndexInfo* index_info(Relation index) {
+    Oid oid = RelationGetRelid(index);
+    const IndexInfo* kept = nullptr;
+    for (const KeptIndex& known : kept_indexes)
+        if (known.index == oid) kept = known.info;
+    if (kept == nullptr) {
+        if (kept_memory == nullptr)
+            kept_memory = AllocSetContextCreate(CacheMemoryContext, "gencontrol index infos", ALLOCSET_SMALL_SIZES);
+        MemoryContext caller = MemoryContextSwitchTo(kept_memory);
+        IndexInfo* built = BuildIndexInfo(index);
+        MemoryContextSwitchTo(caller);
+        // An invalidation received while building retired kept_memory with `built` in it.
+        if (kept_memory != nullptr) kept_indexes.push_back({index->rd_index->indrelid, oid, built});
+        kept = built;
+    }
+    IndexInfo* info = makeNode(IndexInfo);
+    *info = *kept;
+    info->ii_ExpressionsState = NIL;
+    info->ii_PredicateState = nullptr;
+    info->ii_CheckedUnchanged = false;
+    info->ii_IndexUnchanged = false;
+    info->ii_AmCache = nullptr;
+    info->ii_Context = CurrentMemoryContext;
+    return info;
+}
+
+// ExecOpenIndices, with the kept IndexInfo (index_info). Each index is opened, and so its
+// invalidations received, before its IndexInfo is looked up. ExecCloseIndices undoes it.
+void open_indexes(ResultRelInfo* result) {
+    Relation table = result->ri_RelationDesc;
+    result->ri_NumIndices = 0;
+    if (!RelationGetForm(table)->relhasindex) return;
+    List* oids = RelationGetIndexList(table);
+    int count = list_length(oids);
+    if (count == 0) return;
+    result->ri_IndexRelationDescs = static_cast<RelationPtr>(palloc(count * sizeof(Relation)));
+    result->ri_IndexRelationInfo = static_cast<IndexInfo**>(palloc(count * sizeof(IndexInfo*)));
+    int i = 0;
+    ListCell* cell;
+    foreach (cell, oids) {
+        Relation index = index_open(lfirst_oid(cell), RowExclusiveLock);
+        result->ri_IndexRelationDescs[i] = index;
+        result->ri_IndexRelationInfo[i] = index_info(index);
+        result->ri_NumIndices = ++i;
+    }
+    list_free(oids);
+}
+
+}  // namespace
 
 void TableWriter::open(const char* table) {
     pg::call([&] {
@@ -28,9 +127,12 @@ void TableWriter::open(const char* table) {
         range_entry_->relkind = RELKIND_RELATION;
         range_entry_->rellockmode = RowExclusiveLock;
         ExecInitRangeTable(estate_, list_make1(range_entry_));
+        // InitResultRelInfo without what only triggers use: it copied the table's trigger
+        // descriptor on every call, and a TableWriter fires no triggers.
         result_ = makeNode(ResultRelInfo);
-        InitResultRelInfo(result_, relation_, 1, nullptr, 0);
-        ExecOpenIndices(result_, false);
+        result_->ri_RangeTableIndex = 1;
+        result_->ri_RelationDesc = relation_;
+        open_indexes(result_);
         slot_ = table_slot_create(relation_, nullptr);
     });
 }
@@ -50,7 +152,9 @@ void TableWriter::close() {
 }
 
 AttrNumber TableWriter::column(const char* name) const {
-    // The descriptor is at hand: a few name comparisons instead of a catalog cache lookup.
+    Oid table = relation_id();
+    for (const KeptColumn& kept : kept_columns)
+        if (kept.table == table && kept.name == name) return kept.number;
     TupleDesc desc = descriptor();
     AttrNumber number = InvalidAttrNumber;
     for (int i = 0; i < desc->natts && number == InvalidAttrNumber; ++i) {
@@ -60,6 +164,7 @@ AttrNumber TableWriter::column(const char* name) const {
     if (number == InvalidAttrNumber)
         pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: column ") + name + " is missing from gencontrol." +
                                               RelationGetRelationName(relation_));
+    kept_columns.push_back({table, name, number});
     return number;
 }
 
@@ -132,6 +237,11 @@ bool TableWriter::update_if_latest(ItemPointer tid, const Datum* values, const b
         ExecDropSingleTupleTableSlot(fresh);
         return true;
     });
+}
+
+void register_table_writer_invalidation() {
+    CacheRegisterRelcacheCallback(forget, Datum(0));
+    RegisterXactCallback(free_retired, nullptr);
 }
 
 }  // namespace gencontrol

@@ -23,7 +23,7 @@ public:
 
     TupleDesc descriptor() const { return RelationGetDescr(relation_); }
     Oid relation_id() const { return RelationGetRelid(relation_); }
-    AttrNumber column(const char* name) const;
+    AttrNumber column(const char* name) const;  // `name` a string literal (it is kept)
 
     // Inserts a row (one value and null flag per column of descriptor()).
     void insert(Datum* values, bool* nulls);
@@ -46,5 +46,8 @@ private:
     ResultRelInfo* result_ = nullptr;
     TupleTableSlot* slot_ = nullptr;
 };
+
+// Registers the invalidation and end-of-transaction callbacks; called once from _PG_init.
+void register_table_writer_invalidation();
 
 }  // namespace gencontrol
