@@ -43,6 +43,7 @@ from pgcluster import PG_BIN, Cluster  # noqa: E402
 sys.path.insert(0, BENCH)
 import binary_call  # noqa: E402
 import cputime  # noqa: E402
+import instructions  # noqa: E402
 
 # Where the report goes; another directory keeps a partial or experimental run from replacing
 # the committed report.
@@ -683,6 +684,25 @@ class Bench:
             "wal_bytes": self.psql("SELECT pg_size_pretty(wal_bytes) FROM pg_stat_wal"),
         }
 
+    def measure_instructions(self):
+        """Instructions per call of the single-row operations and their baselines, counted by
+        callgrind in a single-user backend (bench/instructions.py): the steady measure next to
+        throughput, which this machine's other load moves by more than the targets' margins.
+        The cluster is stopped for it (started again for BENCH_KEEP)."""
+        if shutil.which("valgrind") is None:
+            self.results["notes"].append("instructions per call not counted: valgrind is missing")
+            return
+        log("instructions per call: callgrind, one single-user backend on this data")
+        self.cluster.stop("fast")
+        try:
+            counted, workdir = instructions.count(self.cluster.data, shards=PROFILE["shards"], dbname=DB)
+            self.results["instructions"] = counted
+            self.commands["instructions"] = (f"bench/instructions.py --data {self.cluster.data} "
+                                             f"--shards {PROFILE['shards']} (callgrind files: {workdir})")
+        finally:
+            if os.environ.get("BENCH_KEEP") == "1":
+                self.cluster.start()
+
     def wal_bytes_of(self, tag, script, transactions, defines=None):
         """WAL inserted while one client runs `transactions` of `script` alone (commit records
         included), from pg_current_wal_insert_lsn before and after. The same rows are touched
@@ -764,7 +784,7 @@ def main():
     try:
         phases = (bench.set_up, bench.measure_attach_and_validate, bench.measure_batch_validate,
                   bench.measure_re_attach, bench.measure_shim_and_sweep, bench.measure_shim_scale,
-                  bench.diagnostics)
+                  bench.diagnostics, bench.measure_instructions)
         if os.environ.get("BENCH_SETUP_ONLY") == "1":
             phases = phases[:1]
         if os.environ.get("BENCH_ONLY") == "shim":

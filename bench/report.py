@@ -294,6 +294,24 @@ def write(results, commands, machine, out, charts_gp):
                      f"{cpu_text} | {d['errors']} | {d['other_cpu_max'] * 100:.0f}% |")
     L.append("")
 
+    counted = results.get("instructions")
+    if counted:
+        L.append("## Instructions per call (callgrind, measured in this run)")
+        L.append("")
+        L.append("One single-user backend on this run's data, the benchmark's statements prepared, "
+                 "(count of 1,100 calls - count of 100) / 1,000 ([bench/instructions.py](../instructions.py)). "
+                 "No other load moves it, unlike the throughput above; what it leaves out is waiting, "
+                 "contention and cache misses. Not a target; the ratio is baseline ÷ gencontrol.")
+        L.append("")
+        L.append("| operation | gencontrol | baseline | ratio |")
+        L.append("| --- | --- | --- | --- |")
+        for op, text, base in (("attach", "attach", "UPDATE ... RETURNING"),
+                               ("validate", "single validate", "prepared SELECT")):
+            ours, theirs = counted.get(f"{op}_gencontrol"), counted.get(f"{op}_plain")
+            if ours and theirs:
+                L.append(f"| {text} | {ours:,} | {base}: {theirs:,} | {theirs / ours:.3f}x |")
+        L.append("")
+
     L.append("## Where the time goes (measured in this run)")
     L.append("")
     L.append("pg_stat_statements with `track = all` during a 2-second pgbench run of each single-row operation "

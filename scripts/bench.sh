@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 source scripts/pg_env.sh
 if ! "$PG_CONFIG" --pgxs >/dev/null 2>&1 || [[ ! -x $PG_BIN/pgbench ]] ||
-   ! command -v wrk >/dev/null || ! command -v gnuplot >/dev/null; then
+   ! command -v wrk >/dev/null || ! command -v gnuplot >/dev/null || ! command -v valgrind >/dev/null; then
   scripts/bootstrap.sh
   source scripts/pg_env.sh
 fi

@@ -14,7 +14,7 @@ packages=(
   python3 python3-psycopg2 python3-yaml curl openssl clang libclang-rt-14-dev
   iproute2  # ip netns and veth links for the partition tests
   # failover and benchmarks
-  patroni etcd-server wrk gnuplot-nox
+  patroni etcd-server wrk gnuplot-nox valgrind
   # Debian packages (make deb; the package test: lintian, systemd-analyze), promtool (alert rules)
   debhelper postgresql-server-dev-all dpkg-dev fakeroot lintian systemd prometheus
 )
