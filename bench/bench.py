@@ -699,6 +699,8 @@ class Bench:
             self.results["instructions"] = counted
             self.commands["instructions"] = (f"bench/instructions.py --data {self.cluster.data} "
                                              f"--shards {PROFILE['shards']} (callgrind files: {workdir})")
+        except RuntimeError as error:  # the report of everything else is still written
+            self.results["notes"].append(f"instructions per call not counted: {str(error)[:300]}")
         finally:
             if os.environ.get("BENCH_KEEP") == "1":
                 self.cluster.start()
