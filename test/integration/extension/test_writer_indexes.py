@@ -18,6 +18,11 @@ statement), so the shards are created first.
 Control, run by hand (2026-12-02): with the invalidation callback (forget in table_writer.cpp)
 returning at once, the backend keeps the index as not ready for inserts after the build, and the
 probe through the index finds one history row of the last shard instead of two.
+
+The history row's role (session_user) is kept per backend in the same way (generation_log.cpp),
+and forgotten when pg_authid changes; the last test renames the session user from another
+session. Its control, run by hand (2026-12-02): with the syscache callback (forget_user_name)
+doing nothing, the last row names gc_operator instead of gc_operator_renamed.
 """
 
 import threading
@@ -89,3 +94,23 @@ class WriterIndexesTest(ClusterTestCase):
         writer.execute("SELECT gen_attach(%s, 11)", (shard,))
         writer.execute("SELECT generation FROM tenant_shards WHERE id = %s", (shard,))
         self.assertEqual(writer.fetchone()[0], 4)
+
+    def test_the_history_names_the_session_user_as_it_is_named_now(self):
+        # A backend keeps its session user's name for the history's role column; a new session
+        # user, or a rename of the kept one by another session, must show in the next row.
+        _, admin, _ = self.session()
+        admin.execute("CREATE ROLE gc_operator LOGIN")
+        admin.execute("GRANT gencontrol_controller TO gc_operator")
+        for node in (20, 21):
+            admin.execute("SELECT node_register(%s, 'ps', 9898, 'ps', 6400)", (node,))
+        _, writer, _ = self.session()
+        shard = "e1000000000000000000000000000001"
+        writer.execute("SELECT gen_attach(%s, 20)", (shard,))
+        writer.execute("SELECT gen_attach(%s, 21)", (shard,))  # moves are written without SQL
+        writer.execute("SET SESSION AUTHORIZATION gc_operator")
+        writer.execute("SELECT gen_attach(%s, 20)", (shard,))
+        admin.execute("ALTER ROLE gc_operator RENAME TO gc_operator_renamed")
+        writer.execute("SELECT gen_attach(%s, 21)", (shard,))
+        admin.execute("SELECT role::text FROM generation_log_entries WHERE tenant = %s ORDER BY log_id", (shard,))
+        self.assertEqual([row[0] for row in admin.fetchall()],
+                         ["postgres", "postgres", "gc_operator", "gc_operator_renamed"])
