@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """Instructions per call, counted by callgrind in a single-user backend: a measure that does not
 move with the machine's other load, for changes worth a few per cent (throughput on a shared
-2-vCPU VM moves more than that between runs). Each variant runs as PREPARE, then EXECUTE with the
-random arguments its pgbench script (bench/pgbench/) would pick; a short and a long run are
-counted and their difference divided by the extra calls, so start-up cancels out. One backend, no
-concurrency: what it leaves out is waiting, contention and cache misses, which throughput has.
+2-vCPU VM moves more than that between runs). Each variant is a pgbench script of make bench
+(bench/pgbench/VARIANT.sql), run as PREPARE of its statement, then EXECUTE with arguments drawn
+as its \set lines draw them; a short and a long run are counted and their difference divided by
+the extra calls, so start-up cancels out. One backend, no concurrency: what it leaves out is
+waiting, contention and cache misses, which throughput has.
 
 Every variant of one count draws the same arguments (one seed); the seed differs between counts,
 because a second attach with the same node would not move the shard (the plain UPDATE is then
@@ -30,32 +31,45 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from pgcluster import PG_BIN, as_server_user  # noqa: E402
 
 
-def _moved(shards):  # attach_*.sql: a shard of nodes 4..100 moves to one of them
-    return 10 * random.randint(0, shards // 10 - 1) + 5, random.randint(4, 100)
+PGBENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pgbench")
+VARIANTS = ("attach_gencontrol", "attach_plain", "validate_gencontrol", "validate_plain")
 
 
-def _any(shards):  # validate_*.sql: any shard
-    return random.randint(0, shards - 1), 0
+def _script(variant):
+    """The variant's pgbench script (bench/pgbench/VARIANT.sql) as a statement with $1, $2...
+    for its \\set variables, and those variables' expressions in order."""
+    sets, lines = [], []
+    with open(os.path.join(PGBENCH, f"{variant}.sql")) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith("\\set "):
+                name, expression = line[len("\\set "):].split(" ", 1)
+                sets.append((name, expression))
+            elif line and not line.startswith("--"):
+                lines.append(line)
+    statement = " ".join(lines).rstrip(";")
+    for number, (name, _) in enumerate(sets, 1):
+        statement = re.sub(rf"(?<!:):{name}\b", f"${number}", statement)
+    return statement, sets
 
 
-# Each variant: the prepared statement ($1 the shard's number, $2 a node) and its arguments.
-VARIANTS = {
-    "attach_gencontrol": ("SELECT gencontrol.gen_attach(md5($1::text)::gencontrol.tenant_shard_id, $2)", _moved),
-    "attach_plain": ("UPDATE bench.plain_shards SET generation = generation + 1, attached_node = $2, "
-                     "updated_at = now() WHERE id = md5($1::text) RETURNING generation", _moved),
-    "validate_gencontrol": ("SELECT gencontrol.gen_validate(md5($1::text)::gencontrol.tenant_shard_id, 1)", _any),
-    "validate_plain": ("SELECT generation = 1 FROM bench.plain_shards WHERE id = md5($1::text) "
-                       "AND deleted_at IS NULL", _any),
-}
+def _arguments(sets, shards):
+    """One call's values of the \\set variables, as pgbench draws them: integer arithmetic and
+    random(lo, hi) with both ends included."""
+    values = {"shards": shards}
+    for name, expression in sets:
+        python = re.sub(r":(\w+)", r"\1", expression).replace("/", "//")
+        values[name] = eval(python, {"__builtins__": {}, "random": random.randint}, dict(values))
+    return tuple(values[name] for name, _ in sets)
 
 
 def _collected(variant, calls, shards, data, workdir, dbname):
-    statement, arguments = VARIANTS[variant]
+    statement, sets = _script(variant)
     script = os.path.join(workdir, f"{variant}-{calls}.sql")
     with open(script, "w") as f:
-        f.write(f"PREPARE call(integer, bigint) AS {statement}\n")
+        f.write(f"PREPARE call({', '.join('bigint' for _ in sets)}) AS {statement}\n")
         for _ in range(calls):
-            f.write("EXECUTE call(%d, %d)\n" % arguments(shards))
+            f.write(f"EXECUTE call({', '.join(str(v) for v in _arguments(sets, shards))})\n")
     out = os.path.join(workdir, f"{variant}-{calls}.callgrind")
     command = (f"valgrind --tool=callgrind --callgrind-out-file={out} {PG_BIN}/postgres --single "
                f"-D {data} -c shared_buffers=256MB -c full_page_writes=off {dbname} < {script} > /dev/null")
@@ -66,7 +80,7 @@ def _collected(variant, calls, shards, data, workdir, dbname):
     return int(match.group(1))
 
 
-def count(data, variants=tuple(VARIANTS), calls=1000, shards=1_000_000, dbname="bench", seed=None):
+def count(data, variants=VARIANTS, calls=1000, shards=1_000_000, dbname="bench", seed=None):
     """({variant: instructions per call}, the directory of the call files) on the stopped cluster
     in `data` (its rows change: the attaches run); callgrind_annotate reads the files."""
     seed = int(time.time()) if seed is None else seed

@@ -77,17 +77,9 @@ bool is_secondary(Datum tenant, std::int64_t node) {
     return pg::call([&] {
         Relation table = table_open(gencontrol::relation_oid("secondary_locations"), AccessShareLock);
         Relation index = index_open(RelationGetPrimaryKeyIndex(table), AccessShareLock);
-        // The key's equality function, looked up again only when the index is another one.
-        static Oid equal_for_index = InvalidOid;
-        static RegProcedure equal_proc = InvalidOid;
-        if (equal_for_index != RelationGetRelid(index)) {
-            equal_proc = get_opcode(get_opfamily_member(index->rd_opfamily[0], index->rd_opcintype[0],
-                                                        index->rd_opcintype[0], BTEqualStrategyNumber));
-            equal_for_index = RelationGetRelid(index);
-        }
         Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
         ScanKeyData keys[2];
-        gencontrol::tenant_shard_key(&keys[0], 1, equal_proc, tenant);
+        gencontrol::tenant_shard_key(&keys[0], index, 1, tenant);
         ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(node));
         TupleTableSlot* slot = table_slot_create(table, nullptr);
         IndexScanDesc scan = index_beginscan(table, index, snapshot, 2, 0);

@@ -20,7 +20,6 @@ namespace {
 struct TableShape {
     Oid table = InvalidOid;
     Oid index = InvalidOid;
-    RegProcedure equal_proc = InvalidOid;
     AttrNumber generation_column = InvalidAttrNumber;
     AttrNumber deleted_column = InvalidAttrNumber;
     AttrNumber node_column = InvalidAttrNumber;
@@ -45,11 +44,6 @@ void learn_shape(Layout layout) {
     learned.index = RelationGetPrimaryKeyIndex(table);
     table_close(table, NoLock);
     if (!OidIsValid(learned.index)) elog(ERROR, "gencontrol: gencontrol.tenant_shards has no primary key");
-    Relation index = index_open(learned.index, AccessShareLock);
-    Oid key_type = index->rd_opcintype[0];
-    Oid equal_op = get_opfamily_member(index->rd_opfamily[0], key_type, key_type, BTEqualStrategyNumber);
-    index_close(index, NoLock);
-    learned.equal_proc = get_opcode(equal_op);
     learned.generation_column = get_attnum(learned.table, epochs ? "base_generation" : "generation");
     learned.deleted_column = get_attnum(learned.table, "deleted_at");
     learned.node_column = get_attnum(learned.table, "attached_node");
@@ -57,15 +51,16 @@ void learn_shape(Layout layout) {
         learned.base_epoch_column = get_attnum(learned.table, "base_epoch");
         learned.stripe_size_column = get_attnum(learned.table, "stripe_size");
     }
-    if (!RegProcedureIsValid(learned.equal_proc) || learned.generation_column == InvalidAttrNumber ||
+    if (learned.generation_column == InvalidAttrNumber ||
         learned.deleted_column == InvalidAttrNumber || learned.node_column == InvalidAttrNumber ||
         (epochs && (learned.base_epoch_column == InvalidAttrNumber || learned.stripe_size_column == InvalidAttrNumber)))
         elog(ERROR, "gencontrol: gencontrol.tenant_shards does not have the expected shape");
     shape = learned;
 }
 
-// The equality function of the last key tenant_shard_key made, resolved for this backend.
-RegProcedure resolved_equality = InvalidOid;
+// The equality function of the operator family of the last key tenant_shard_key made, resolved
+// for this backend.
+Oid resolved_family = InvalidOid;
 FmgrInfo equality_function;
 
 // The columns of a stored row version a writer needs, and where the version is.
@@ -89,11 +84,17 @@ LockedRow row_in(TupleTableSlot* slot) {
 
 }  // namespace
 
-void tenant_shard_key(ScanKeyData* key, AttrNumber column, RegProcedure equality, Datum tenant) {
-    if (resolved_equality != equality) {
-        resolved_equality = InvalidOid;
+void tenant_shard_key(ScanKeyData* key, Relation index, AttrNumber column, Datum tenant) {
+    Oid family = index->rd_opfamily[column - 1];
+    if (resolved_family != family) {
+        Oid type = index->rd_opcintype[column - 1];
+        RegProcedure equality = get_opcode(get_opfamily_member(family, type, type, BTEqualStrategyNumber));
+        if (!RegProcedureIsValid(equality))
+            elog(ERROR, "gencontrol: index %s has no equality operator for its column %d",
+                 RelationGetRelationName(index), column);
+        resolved_family = InvalidOid;
         fmgr_info_cxt(equality, &equality_function, TopMemoryContext);
-        resolved_equality = equality;
+        resolved_family = family;
     }
     // What ScanKeyInit sets, with the function already resolved.
     ScanKeyEntryInitializeWithInfo(key, 0, column, BTEqualStrategyNumber, InvalidOid, C_COLLATION_OID,
@@ -125,7 +126,7 @@ ShardState ShardLookup::find(Datum tenant) {
         // Every probe of a long batch is a point where it can be cancelled (finding 6, issue 9).
         CHECK_FOR_INTERRUPTS();
         ScanKeyData key;
-        tenant_shard_key(&key, 1, shape.equal_proc, tenant);
+        tenant_shard_key(&key, index_, 1, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         ShardState found;
         // The key is unique, so under an MVCC snapshot at most one version is visible.
@@ -163,7 +164,7 @@ LockedRow ShardLookup::lock(Datum tenant, LockTupleMode mode) {
         // The table lock SELECT ... FOR UPDATE takes (LOCK TABLE ... EXCLUSIVE keeps it out).
         LockRelationOid(RelationGetRelid(table_), RowShareLock);
         ScanKeyData key;
-        tenant_shard_key(&key, 1, shape.equal_proc, tenant);
+        tenant_shard_key(&key, index_, 1, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return LockedRow{};
         // slot_ keeps the page pinned, so the version found cannot be pruned away before it is
@@ -200,7 +201,7 @@ LockedRow ShardLookup::read(Datum tenant) {
     return pg::call([&] {
         ExecClearTuple(slot_);  // lets go of the version the previous read kept
         ScanKeyData key;
-        tenant_shard_key(&key, 1, shape.equal_proc, tenant);
+        tenant_shard_key(&key, index_, 1, tenant);
         index_rescan(scan_, &key, 1, nullptr, 0);
         if (!index_getnext_slot(scan_, ForwardScanDirection, slot_)) return LockedRow{};
         return row_in(slot_);  // slot_ keeps the page pinned

@@ -68,10 +68,11 @@ private:
     NodeEpochs epochs_;
 };
 
-// Sets `key` to find `tenant` in a btree index whose column `column` is a tenant_shard_id, with
-// the type's equality function `equality` resolved once per backend: ScanKeyInit resolves it for
-// every key through the catalog cache, since it is not a built-in function. Runs inside pg::call.
-void tenant_shard_key(ScanKeyData* key, AttrNumber column, RegProcedure equality, Datum tenant);
+// Sets `key` to find `tenant` in the btree `index`, whose column `column` is a tenant_shard_id,
+// with the equality function of that column's operator family resolved once per backend:
+// ScanKeyInit resolves it for every key through the catalog cache, since it is not a built-in
+// function. Runs inside pg::call.
+void tenant_shard_key(ScanKeyData* key, Relation index, AttrNumber column, Datum tenant);
 
 // Registers the relcache invalidation callback that forgets the table's cached shape; called
 // once from _PG_init.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <utility>
 #include <vector>
 
 #include "guards.hpp"
@@ -22,31 +21,22 @@ extern "C" {
 namespace gencontrol {
 namespace {
 
-// What a writer needs to know about a table that only DDL changes, kept for the backend and
-// forgotten when PostgreSQL invalidates the table or the index (DROP, ALTER, the steps of
-// CREATE INDEX CONCURRENTLY, and the statistics VACUUM writes).
-// - Each index's IndexInfo, what BuildIndexInfo derives from its catalog rows (key columns,
-//   predicate, unique operators): rebuilding it for every call was a tenth of gen_attach's own
-//   work. An invalidation can arrive while a writer still uses one (opening the next index
-//   receives it), so forgotten ones are retired and freed only when the transaction ends.
-// - Column numbers by name, which column() otherwise finds by comparing names.
+// Each index's IndexInfo, what BuildIndexInfo derives from its catalog rows (key columns,
+// predicate, unique operators), kept for the backend and forgotten when PostgreSQL invalidates
+// the table or the index (DROP, ALTER, the steps of CREATE INDEX CONCURRENTLY, the statistics
+// VACUUM writes): rebuilding it for every call was a tenth of gen_attach's own work. An
+// invalidation can arrive while a writer still uses one (opening the next index receives it), so
+// forgotten ones are retired and freed only when the transaction ends.
 struct KeptIndex {
     Oid table;
     Oid index;
     const IndexInfo* info;
 };
-struct KeptColumn {
-    Oid table;
-    const char* name;  // a string literal, compared by address
-    AttrNumber number;
-};
 MemoryContext kept_memory = nullptr;  // holds every KeptIndex::info
-std::vector<KeptIndex> kept_indexes;  // a few entries each: a scan beats a hash
-std::vector<KeptColumn> kept_columns;
+std::vector<KeptIndex> kept_indexes;  // a few entries: a scan beats a hash
 std::vector<MemoryContext> retired_memory;
 
 void forget(Datum, Oid relid) {
-    std::erase_if(kept_columns, [&](const KeptColumn& kept) { return !OidIsValid(relid) || kept.table == relid; });
     if (OidIsValid(relid) && std::none_of(kept_indexes.begin(), kept_indexes.end(), [&](const KeptIndex& kept) {
             return kept.table == relid || kept.index == relid;
         }))
@@ -152,9 +142,7 @@ void TableWriter::close() {
 }
 
 AttrNumber TableWriter::column(const char* name) const {
-    Oid table = relation_id();
-    for (const KeptColumn& kept : kept_columns)
-        if (kept.table == table && kept.name == name) return kept.number;
+    // The descriptor is at hand: a few name comparisons instead of a catalog cache lookup.
     TupleDesc desc = descriptor();
     AttrNumber number = InvalidAttrNumber;
     for (int i = 0; i < desc->natts && number == InvalidAttrNumber; ++i) {
@@ -164,7 +152,6 @@ AttrNumber TableWriter::column(const char* name) const {
     if (number == InvalidAttrNumber)
         pg::raise(ERRCODE_INTERNAL_ERROR, std::string("gencontrol: column ") + name + " is missing from gencontrol." +
                                               RelationGetRelationName(relation_));
-    kept_columns.push_back({table, name, number});
     return number;
 }
 

@@ -23,7 +23,7 @@ public:
 
     TupleDesc descriptor() const { return RelationGetDescr(relation_); }
     Oid relation_id() const { return RelationGetRelid(relation_); }
-    AttrNumber column(const char* name) const;  // `name` a string literal (it is kept)
+    AttrNumber column(const char* name) const;
 
     // Inserts a row (one value and null flag per column of descriptor()).
     void insert(Datum* values, bool* nulls);
