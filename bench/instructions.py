@@ -77,6 +77,10 @@ def _collected(variant, calls, shards, data, workdir, dbname):
     match = re.search(r"Collected : (\d+)", run.stderr)
     if run.returncode != 0 or not match:
         raise RuntimeError(f"{variant}: callgrind failed:\n{run.stderr[-2000:]}")
+    # A statement that fails is cheap and would pass for a fast one: every call must succeed.
+    errors = [line for line in run.stderr.splitlines() if "ERROR:" in line]
+    if errors:
+        raise RuntimeError(f"{variant}: {len(errors)} of {calls} calls failed, the first: {errors[0]}")
     return int(match.group(1))
 
 

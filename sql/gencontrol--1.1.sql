@@ -158,6 +158,10 @@ CREATE TABLE gencontrol.tenant_shards_stored (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     base_epoch      bigint,
+    -- (1.1) Every node that may hold a row of this shard in secondary_locations, NULL for none:
+    -- tenant_set_secondaries sets it under the shard's row lock, gen_attach drops the node it
+    -- attaches to. gen_attach looks in secondary_locations only for a node listed here.
+    secondary_nodes bigint[],
     CONSTRAINT tenant_shards_check CHECK (deleted_at IS NULL OR attached_node IS NULL),
     CONSTRAINT tenant_shards_base_epoch_check
         CHECK (CASE WHEN attached_node IS NULL THEN base_epoch IS NULL
@@ -766,6 +770,13 @@ BEGIN
     INSERT INTO gencontrol.secondary_locations (tenant, node)
     SELECT DISTINCT tenant_set_secondaries.tenant, x FROM unnest(nodes) AS x
     ON CONFLICT DO NOTHING;
+    -- The shard's row lists its secondary nodes for gen_attach (which probes only those).
+    UPDATE gencontrol.tenant_shards_stored t
+       SET secondary_nodes = wanted.nodes
+      FROM (SELECT array_agg(DISTINCT x ORDER BY x) AS nodes
+              FROM unnest(tenant_set_secondaries.nodes) AS x) AS wanted
+     WHERE t.id OPERATOR(gencontrol.=) tenant_set_secondaries.tenant
+       AND t.secondary_nodes IS DISTINCT FROM wanted.nodes;
     PERFORM gencontrol.commit_durably();
 END;
 $$;
@@ -803,7 +814,7 @@ BEGIN
     -- The tombstone keeps the current generation: a later attach of this id continues above it.
     UPDATE gencontrol.tenant_shards_stored t
        SET attached_node = NULL, base_generation = generation, base_epoch = NULL, deleted_at = now(),
-           updated_at = now()
+           updated_at = now(), secondary_nodes = NULL
      WHERE t.id OPERATOR(gencontrol.=) tenant_delete.tenant;
     INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
     VALUES (tenant, generation, generation, shard.attached_node, 'delete', session_user);
@@ -911,7 +922,7 @@ BEGIN
     DELETE FROM gencontrol.secondary_locations s WHERE s.tenant OPERATOR(gencontrol.=) ANY (parent_ids);
     UPDATE gencontrol.tenant_shards_stored t
        SET attached_node = NULL, base_generation = x.generation, base_epoch = NULL, deleted_at = now(),
-           updated_at = now()
+           updated_at = now(), secondary_nodes = NULL
       FROM unnest(parent_ids, parent_generations) AS x(id, generation)
      WHERE t.id OPERATOR(gencontrol.=) x.id;
     INSERT INTO gencontrol.generation_log_entries (tenant, old_generation, new_generation, node, operation, role)
@@ -1290,6 +1301,7 @@ COMMENT ON VIEW gencontrol.generation_log IS
 'Every generation change, one row per shard: generation_log_entries, and each re-attach of re_attach_log unnested (its rows share its log_id). Bounded by generation_log_prune';
 COMMENT ON TABLE gencontrol.generation_log_entries IS 'Append-only history of the generation changes of single shards (attach, detach, delete, split, advance_all, exhausted)';
 COMMENT ON TABLE gencontrol.re_attach_log IS 'One row per gen_re_attach: the node, its new epoch, and every shard it bumped with its previous generation';
+COMMENT ON COLUMN gencontrol.tenant_shards_stored.secondary_nodes IS 'Every node that may hold a row of this shard in secondary_locations (NULL for none); gen_attach looks for a secondary location only on a node listed here';
 COMMENT ON COLUMN gencontrol.nodes.epoch IS 'How many times the node has re-attached (gen_re_attach bumps it); part of every attached shard''s generation. Only grows';
 COMMENT ON FUNCTION gencontrol.nodes_guard() IS
 'Trigger on nodes: refuses an epoch that does not grow or that would take an attached shard past 2147483647, a changed node_id, and any DELETE or TRUNCATE';

@@ -1,5 +1,6 @@
 // gen_attach and gen_detach: the single-shard writers. They lock the nodes the shard moves between,
 // then write its row (shard_lock.hpp), and materialise its current generation (base + the node's epoch growth).
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,7 +13,6 @@
 #include "guards.hpp"
 #include "layout.hpp"
 #include "node_epochs.hpp"
-#include "relation_oids.hpp"
 #include "prologue.hpp"
 #include "shard_lock.hpp"
 #include "shard_lookup.hpp"
@@ -41,7 +41,8 @@ spi::Statement insert_shard(gencontrol::logged_change("", R"SQL(
                             "Tibib");
 
 // A node that becomes the shard's attached node stops being one of its secondary locations (a
-// node is never both). Run only when a probe found such a row: most attaches have none.
+// node is never both). Run only when the shard's row lists the node in secondary_nodes: most
+// attaches go to a node that is not one.
 spi::Statement remove_secondary(
     "DELETE FROM gencontrol.secondary_locations WHERE tenant OPERATOR(gencontrol.=) $1 AND node = $2", "Tb");
 
@@ -71,26 +72,31 @@ std::int64_t attachable_node_epoch(std::int64_t node, const std::optional<gencon
     return state->epoch;
 }
 
-// Whether `node` is one of the shard's secondary locations: a primary-key probe of
-// secondary_locations, so that the attach runs its DELETE only when there is a row to remove.
-bool is_secondary(Datum tenant, std::int64_t node) {
-    return pg::call([&] {
-        Relation table = table_open(gencontrol::relation_oid("secondary_locations"), AccessShareLock);
-        Relation index = index_open(RelationGetPrimaryKeyIndex(table), AccessShareLock);
-        Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-        ScanKeyData keys[2];
-        gencontrol::tenant_shard_key(&keys[0], index, 1, tenant);
-        ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(node));
-        TupleTableSlot* slot = table_slot_create(table, nullptr);
-        IndexScanDesc scan = index_beginscan(table, index, snapshot, 2, 0);
-        index_rescan(scan, keys, 2, nullptr, 0);
-        bool found = index_getnext_slot(scan, ForwardScanDirection, slot);
-        index_endscan(scan);
-        ExecDropSingleTupleTableSlot(slot);
-        UnregisterSnapshot(snapshot);
-        index_close(index, NoLock);
-        table_close(table, NoLock);
-        return found;
+// Whether the shard's secondary_nodes (LockedRow::secondary_nodes) lists `node`: only then can
+// secondary_locations hold a row to remove. A list of another shape than tenant_set_secondaries
+// writes (more dimensions, NULLs) counts as listing every node.
+bool lists_node(Datum secondary_nodes, std::int64_t node) {
+    if (secondary_nodes == 0) return false;
+    ArrayType* nodes = reinterpret_cast<ArrayType*>(DatumGetPointer(secondary_nodes));  // detoasted by row_in
+    if (ARR_NDIM(nodes) != 1 || ARR_HASNULL(nodes)) return true;
+    const auto* values = reinterpret_cast<const std::int64_t*>(ARR_DATA_PTR(nodes));
+    return std::find(values, values + ARR_DIMS(nodes)[0], node) != values + ARR_DIMS(nodes)[0];
+}
+
+// secondary_nodes without `node` (and without NULLs); std::nullopt (NULL) when nothing is left.
+std::optional<Datum> without_node(Datum secondary_nodes, std::int64_t node) {
+    return pg::call([&]() -> std::optional<Datum> {
+        Datum* values;
+        bool* nulls;
+        int count;
+        deconstruct_array(reinterpret_cast<ArrayType*>(DatumGetPointer(secondary_nodes)), INT8OID, sizeof(std::int64_t),
+                          FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &values, &nulls, &count);
+        int kept = 0;
+        for (int i = 0; i < count; ++i)
+            if (!nulls[i] && DatumGetInt64(values[i]) != node) values[kept++] = values[i];
+        if (kept == 0) return std::nullopt;
+        return PointerGetDatum(construct_array(values, kept, INT8OID, sizeof(std::int64_t), FLOAT8PASSBYVAL,
+                                               TYPALIGN_DOUBLE));
     });
 }
 
@@ -126,6 +132,10 @@ bool write_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std:
     if (stripe_size) set("stripe_size", Int32GetDatum(*stripe_size));
     set("deleted_at", std::nullopt);
     set("updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+    // A node that becomes the attached node stops being a secondary location (a node is never
+    // both): the row stops listing it, and its secondary_locations row goes below.
+    bool was_secondary = lists_node(shard.secondary_nodes, node);
+    if (was_secondary) set("secondary_nodes", without_node(shard.secondary_nodes, node));
     ItemPointerData tid = shard.tid;
     bool written = true;
     if (locked)
@@ -135,7 +145,7 @@ bool write_attached_row(Datum tenant, const gencontrol::LockedShard& shard, std:
     shards.close();
     if (!written) return false;
     // After the row: the secondary_locations rows hang off the shard's row (shard_lock.hpp).
-    if (is_secondary(tenant, node)) {
+    if (was_secondary) {
         Datum args[] = {tenant, Int64GetDatum(node)};
         remove_secondary.run(args, nullptr, false);
     }

@@ -62,6 +62,7 @@ LockedShard describe(Datum tenant, const LockedRow& row, std::optional<std::int6
         shard.node = row.node;
         shard.stripe_size = row.stripe_size.value_or(0);
         shard.tid = row.tid;
+        shard.secondary_nodes = row.secondary_nodes;
     }
     NodeEpochs fresh;
     fresh.open(pg::call([] { return GetLatestSnapshot(); }));

@@ -70,6 +70,7 @@ struct LockedShard {
     std::int32_t stripe_size = 0;  // 0 when the shard does not exist
     std::optional<NodeState> target;
     ItemPointerData tid{};  // the locked row version, when it exists
+    Datum secondary_nodes = 0;  // LockedRow::secondary_nodes
 };
 
 enum class ShardRowLock { no_key_update, update, share };

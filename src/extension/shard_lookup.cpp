@@ -25,6 +25,7 @@ struct TableShape {
     AttrNumber node_column = InvalidAttrNumber;
     AttrNumber base_epoch_column = InvalidAttrNumber;  // 1.1 only
     AttrNumber stripe_size_column = InvalidAttrNumber; // 1.1 only
+    AttrNumber secondary_nodes_column = InvalidAttrNumber;  // 1.1 only
     Layout layout = Layout::node_epochs;
 };
 
@@ -50,10 +51,12 @@ void learn_shape(Layout layout) {
     if (epochs) {
         learned.base_epoch_column = get_attnum(learned.table, "base_epoch");
         learned.stripe_size_column = get_attnum(learned.table, "stripe_size");
+        learned.secondary_nodes_column = get_attnum(learned.table, "secondary_nodes");
     }
     if (learned.generation_column == InvalidAttrNumber ||
         learned.deleted_column == InvalidAttrNumber || learned.node_column == InvalidAttrNumber ||
-        (epochs && (learned.base_epoch_column == InvalidAttrNumber || learned.stripe_size_column == InvalidAttrNumber)))
+        (epochs && (learned.base_epoch_column == InvalidAttrNumber || learned.stripe_size_column == InvalidAttrNumber ||
+                    learned.secondary_nodes_column == InvalidAttrNumber)))
         elog(ERROR, "gencontrol: gencontrol.tenant_shards does not have the expected shape");
     shape = learned;
 }
@@ -79,6 +82,8 @@ LockedRow row_in(TupleTableSlot* slot) {
     if (!is_null) row.stripe_size = DatumGetInt32(value);
     value = slot_getattr(slot, shape.base_epoch_column, &is_null);
     if (!is_null) row.base_epoch = DatumGetInt64(value);
+    value = slot_getattr(slot, shape.secondary_nodes_column, &is_null);
+    if (!is_null) row.secondary_nodes = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));  // outlives the slot
     return row;
 }
 

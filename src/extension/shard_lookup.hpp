@@ -25,6 +25,7 @@ struct LockedRow {
     std::optional<std::int64_t> node;
     std::optional<std::int32_t> stripe_size;
     std::optional<std::int64_t> base_epoch;
+    Datum secondary_nodes = 0;  // a copy of the stored bigint[] (in the caller's memory context); 0 for NULL
 };
 
 // Opens the table and its primary-key index for the duration of one SQL call. Must be used

@@ -4,7 +4,7 @@
 -- symptom and is fixed in re_attach.cpp and statements.cpp.
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(20);
+SELECT plan(24);
 
 \ir dblink_sessions.psql
 SELECT node_register(1101, 'ps1101', 9898, 'ps1101', 6400);
@@ -42,6 +42,23 @@ SELECT is((SELECT count(*) FROM secondary_locations WHERE tenant = 'b10200000000
           'finding 2: attaching to a secondary location removes that secondary location');
 SELECT results_eq($$SELECT mode FROM gen_re_attach(1103) WHERE tenant = 'b1020000000000000000000000000000'$$,
                   $$VALUES ('AttachedSingle')$$, 'finding 2: gen_re_attach lists the shard once');
+-- gen_attach looks for a secondary location only on a node the shard's row lists
+-- (tenant_shards_stored.secondary_nodes): tenant_set_secondaries keeps that list.
+SELECT gen_attach('b1021000000000000000000000000000', 1101);
+SELECT tenant_set_secondaries('b1021000000000000000000000000000', ARRAY[1103::bigint, 1102, 1103]);
+SELECT is((SELECT secondary_nodes FROM tenant_shards_stored WHERE id = 'b1021000000000000000000000000000'),
+          ARRAY[1102::bigint, 1103], 'the shard''s row lists its secondary nodes, once each');
+SELECT gen_attach('b1021000000000000000000000000000', 1102);
+SELECT results_eq($$SELECT node, secondary_nodes FROM secondary_locations
+                      JOIN tenant_shards_stored ON id = tenant WHERE tenant = 'b1021000000000000000000000000000'$$,
+                  $$VALUES (1103::bigint, ARRAY[1103::bigint])$$,
+                  'an attach to one of two secondary nodes removes that one, from the table and the list');
+SELECT tenant_delete('b1021000000000000000000000000000');
+SELECT is((SELECT secondary_nodes FROM tenant_shards_stored WHERE id = 'b1021000000000000000000000000000'), NULL,
+          'a deleted shard lists no secondary nodes');
+SELECT is((SELECT count(*) FROM secondary_locations s JOIN tenant_shards_stored t ON t.id = s.tenant
+            WHERE NOT s.node = ANY (coalesce(t.secondary_nodes, '{}'))), 0::bigint,
+          'every secondary location is listed by its shard''s row');
 
 -- Finding 3: one shard at 2147483647 made gen_advance_all refuse for every shard.
 INSERT INTO tenant_shards (id, generation, attached_node)

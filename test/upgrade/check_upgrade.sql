@@ -3,7 +3,7 @@
 -- same as a fresh 1.1 install's (database :fresh on the same server, compared through dblink).
 BEGIN;
 SET search_path = gencontrol, public;
-SELECT plan(16);
+SELECT plan(17);
 
 SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'gencontrol'), '1.1', 'updated to 1.1');
 SELECT ok((SELECT count(*) FROM before_tenant_shards) > 100, 'the 1.0 data was loaded');
@@ -24,6 +24,9 @@ SELECT set_eq($$SELECT tenant::text, node, created_at FROM secondary_locations$$
               'every secondary survived, except one that was also the attached node');
 SELECT is((SELECT count(*) FROM secondary_locations s JOIN tenant_shards t ON t.id = s.tenant
             WHERE t.attached_node = s.node), 0::bigint, 'no shard is attached to one of its secondary locations');
+SELECT set_eq($$SELECT id::text, secondary_nodes FROM tenant_shards_stored WHERE secondary_nodes IS NOT NULL$$,
+              $$SELECT tenant::text, array_agg(node ORDER BY node) FROM secondary_locations GROUP BY tenant$$,
+              'each shard''s row lists the nodes of its secondary locations (what gen_attach probes)');
 SELECT set_eq($$SELECT log_id, tenant::text, old_generation, new_generation, node, operation, role, logged_at FROM generation_log$$,
               $$SELECT log_id, tenant::text, old_generation, new_generation, node, operation, role, logged_at
                   FROM before_generation_log$$,
