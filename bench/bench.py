@@ -12,7 +12,7 @@ behind it (results.json, *.dat) and two gnuplot charts.
     BENCH_NO_SHIM=1    skip the HTTP shim even if build/gencontrol-http exists
     BENCH_PORT=N       another port (and cluster) than 15600, e.g. while 15600 is kept for analysis
     BENCH_SETUP_ONLY=1 load the data and stop there (with BENCH_KEEP=1: a cluster for bench/experiments)
-    BENCH_SHIM_REPS=N  repetitions of each shim pair (default 3, 1 with BENCH_QUICK)
+    BENCH_SHIM_REPS=N  repetitions of each shim pair (default 5, 1 with BENCH_QUICK)
     BENCH_SHIM_ARGS=.. extra flags for gencontrol-http (e.g. "--validate-calls 4")
     BENCH_SHIM_BEFORE=PATH  with BENCH_ONLY=shim: a saved gencontrol-http from before a change, run as a
                        third variant alternating with build/'s shim and pgbench (each switch restarts
@@ -68,7 +68,10 @@ PROFILE = {
     "latency_seconds": 0.2 if QUICK else 0.5,
     "max_latency_tx": 5 if QUICK else 20,
     "slow_reps": 1 if QUICK else 3,  # for a variant whose single transaction takes > 2 s
-    "shim_reps": int(os.environ.get("BENCH_SHIM_REPS", 1 if QUICK else 3)),
+    # As many as the single-row figures. With 3, a run of 2026-12-02 had two of the 128-entry
+    # validate's TCP-baseline repetitions at 5,200 tps and one at 3,100 (the same SQL over the Unix
+    # socket: 2,700-3,100), so its median read 0.850x where the run before read 1.717x.
+    "shim_reps": int(os.environ.get("BENCH_SHIM_REPS", 1 if QUICK else 5)),
     "sweep_seconds": 1 if QUICK else 3,
     "sweep_clients": [1, 16] if QUICK else [1, 4, 16, 64],
     "clients": 16,
